@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { SearchQuery } from '@kb/contracts';
+import { createLocalEmbedder, createSparseEncoder } from '@kb/embeddings';
+import { newId, type TenantContext } from '@kb/tenancy';
+import { spawnService, startInfra } from '@kb/testing';
+import { collectionName, createQdrantClient, ensureCollection, pointId } from '@kb/vector-store';
+import { search } from '../services/search/src/domain/search.ts';
+
+/**
+ * `POST /v1/search` through gateway → NATS → search service → engine, beside the same embedding and engine
+ * query made in one process, on one workspace of BENCH_CHUNKS chunks (default 100,000), at concurrency 1
+ * and 8. Both sides query the same engine process. Target: p50 ratio ≤ 1.5.
+ */
+const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 100_000);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 300);
+const DIMENSION = 384;
+const WORDS =
+  'ocean tide glacier volcano magma bread flour starter invoice payroll vacation policy router kernel cache index vector search budget forecast contract clause river delta harvest orchard sensor signal'.split(
+    ' ',
+  );
+
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+const sentence = (rand: () => number, n: number) =>
+  Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+};
+
+async function measure(concurrency: number, queries: string[], run: (q: string) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < queries.length) {
+        const q = queries[next++] as string;
+        const started = performance.now();
+        await run(q);
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export default async function run(): Promise<void> {
+  const infra = await startInfra();
+  const dataDir = mkdtempSync(join(tmpdir(), 'kb-bench-qdrant-'));
+  const engine = spawn(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../libs/qdrant-local/src/cli.ts', import.meta.url)),
+      '--port',
+      '0',
+      '--data',
+      dataDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(engine.stdout, 'data')) as [Buffer];
+  const qdrantUrl = (JSON.parse(line.toString().split('\n')[0] ?? '{}') as { url: string }).url;
+  const env = {
+    KB_NATS_URL: infra.natsUrl,
+    KB_REDIS_URL: infra.redisUrl,
+    KB_MONGO_URL: `${infra.mongoUrl}kb_bench_search`,
+    KB_QDRANT_URL: qdrantUrl,
+    KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
+    KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
+    KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
+    KB_GATEWAY_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    KB_EMBEDDING_DIMENSION: String(DIMENSION),
+    KB_RATE_LIMIT_OVERRIDE: 'enterprise=1000000',
+  };
+  const gatewayUrl = `http://127.0.0.1:${env.KB_GATEWAY_PORT}`;
+  const services = await Promise.all(
+    ['tenant', 'search', 'usage', 'gateway'].map((name) => spawnService(name as 'tenant', env)),
+  );
+  try {
+    const api = async (method: string, path: string, credential: string, body?: unknown) => {
+      const response = await fetch(`${gatewayUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await response.json()) as Record<string, string>;
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const org = await api('POST', '/v1/orgs', env.KB_MASTER_KEY, { name: 'bench', plan: 'enterprise' });
+    const admin = await api('POST', `/v1/orgs/${org.id}/keys`, env.KB_MASTER_KEY, { name: 'admin' });
+    const ws = await api('POST', `/v1/orgs/${org.id}/workspaces`, admin.key as string, { name: 'bench' });
+    const key = await api('POST', `/v1/workspaces/${ws.id}/keys`, admin.key as string, {
+      name: 'k',
+      scopes: ['search'],
+    });
+    const tenant: TenantContext = {
+      org: org.id as string,
+      ws: ws.id as string,
+      kid: key.id as string,
+      scopes: ['search'],
+      plan: 'enterprise',
+      rid: 'bench',
+    };
+
+    const qdrant = createQdrantClient({ url: qdrantUrl, timeoutMs: 60_000 });
+    const embedder = createLocalEmbedder({ dimension: DIMENSION });
+    const sparse = createSparseEncoder();
+    await ensureCollection(qdrant, tenant, DIMENSION);
+    const rand = random(7);
+    const seedStarted = performance.now();
+    for (let start = 0; start < CHUNKS; start += 500) {
+      const texts = Array.from({ length: Math.min(500, CHUNKS - start) }, () => sentence(rand, 40));
+      const vectors = await embedder.embed(texts);
+      await qdrant.upsert(collectionName(tenant), {
+        wait: true,
+        points: texts.map((text, i) => {
+          const documentId = newId('document');
+          return {
+            id: pointId(documentId, 1, 0),
+            vector: { dense: vectors[i] as number[], sparse: sparse.document(text) },
+            payload: {
+              org_id: tenant.org,
+              workspace_id: tenant.ws,
+              document_id: documentId,
+              version: 1,
+              chunk_index: 0,
+              text,
+              title: null,
+              metadata: { n: start + i },
+              live: true,
+            },
+          };
+        }),
+      });
+    }
+    console.log(
+      `\n## Search on ${CHUNKS} chunks (${DIMENSION}-d, hybrid, top 10; seeded in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s)`,
+    );
+
+    const queries = Array.from({ length: QUERIES }, () => sentence(rand, 4));
+    const deps = { qdrant, embedder, sparse, timeoutMs: 30_000 };
+    const inProcess = async (q: string) => {
+      const request: SearchQuery = { query: q, top_k: 10, mode: 'hybrid', filter: null, restrict: null };
+      await search(deps, tenant, request);
+    };
+    const viaGateway = async (q: string) => {
+      await api('POST', '/v1/search', key.key as string, { query: q, top_k: 10 });
+    };
+    for (const q of queries.slice(0, 20)) {
+      await inProcess(q);
+      await viaGateway(q);
+    }
+    for (const concurrency of [1, 8]) {
+      const base = await measure(concurrency, queries, inProcess);
+      const full = await measure(concurrency, queries, viaGateway);
+      console.log(
+        `concurrency ${concurrency}: in-process p50 ${base.p50.toFixed(2)} ms p99 ${base.p99.toFixed(2)} ms | ` +
+          `via gateway p50 ${full.p50.toFixed(2)} ms p99 ${full.p99.toFixed(2)} ms | ` +
+          `ratio p50 ${(full.p50 / base.p50).toFixed(2)} (target ≤ 1.5) p99 ${(full.p99 / base.p99).toFixed(2)}`,
+      );
+    }
+  } finally {
+    await Promise.all(services.map((s) => s.stop(10_000)));
+    engine.kill('SIGTERM');
+    await once(engine, 'exit');
+    rmSync(dataDir, { recursive: true, force: true });
+    await infra.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

@@ -1,0 +1,30 @@
+import type { Logger } from '@kb/log';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+export type { NatsConnection } from '@nats-io/transport-node';
+
+/**
+ * Connects to NATS and keeps reconnecting for as long as the process lives: a broker restart must not
+ * take a service down. Connection status changes are logged as events.
+ */
+export async function connectNats(url: string, name: string, log: Logger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url.split(','),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+    timeout: 5_000,
+  });
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'ping' || status.type === 'slowConsumer') continue;
+      const level = status.type === 'error' || status.type === 'disconnect' ? 'warn' : 'info';
+      log[level](
+        { nats_status: status.type, server: 'server' in status ? status.server : undefined },
+        'nats connection status',
+      );
+    }
+  })();
+  return nc;
+}

@@ -1,0 +1,78 @@
+import {
+  OPERATIONS,
+  type OperationName,
+  type OperationSpec,
+  parse,
+  type RequestOf,
+  type ResponseOf,
+  sysSubject,
+  tenantSubject,
+} from '@kb/contracts';
+import { AppError } from '@kb/errors';
+import { ORG_LEVEL } from '@kb/tenancy';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { fromReply, fromRequestError } from './errors.js';
+import { type Caller, stampHeaders } from './headers.js';
+
+const tracer = trace.getTracer('@kb/bus');
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+export type Requester = <K extends OperationName>(
+  op: K,
+  caller: Caller,
+  body: RequestOf<K>,
+  options?: RequestOptions,
+) => Promise<ResponseOf<K>>;
+
+/**
+ * Request/reply on a tenant subject built from the caller's verified context. The request is validated
+ * before it leaves and the reply before it is returned; failures surface as AppErrors (503 for no
+ * responders and timeouts, the service's own problem otherwise).
+ */
+export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: number } = {}): Requester {
+  return async (op, caller, body, options = {}) => {
+    const spec: OperationSpec = OPERATIONS[op];
+    const timeout = options.timeoutMs ?? defaults.timeoutMs ?? 5_000;
+    const { org, ws } = caller.context;
+    const subject = spec.sys
+      ? sysSubject(spec.op)
+      : tenantSubject({ org, ws: ws === ORG_LEVEL ? null : ws }, spec.op);
+    parse(spec.request, body, 'request');
+    return tracer.startActiveSpan(
+      `${spec.op} request`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': spec.op,
+          'kb.org_id': org,
+          'kb.workspace_id': ws,
+        },
+      },
+      async (span) => {
+        try {
+          const reply = await nc
+            .request(subject, JSON.stringify(body), { timeout, headers: stampHeaders(caller) })
+            .catch((error: unknown) => {
+              throw fromRequestError(error, spec.service, timeout);
+            });
+          const problem = fromReply(reply);
+          if (problem) throw problem;
+          return parse(spec.response, reply.json(), 'reply') as ResponseOf<typeof op>;
+        } catch (error) {
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: error instanceof AppError ? error.code : 'error',
+          });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  };
+}

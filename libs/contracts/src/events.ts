@@ -1,0 +1,57 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { DocumentId, OrgId, Timestamp, WorkspaceId } from './common.js';
+
+/**
+ * JetStream messages. Every event carries a version literal and an `event_id`, which is also its
+ * `Nats-Msg-Id`, so re-publication and redelivery are idempotent.
+ */
+const EventBase = {
+  v: Type.Literal(1),
+  event_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  org_id: OrgId,
+  workspace_id: WorkspaceId,
+  occurred_at: Timestamp,
+};
+
+export const IngestRequested = Type.Object({
+  ...EventBase,
+  document_id: DocumentId,
+  object: Type.Object({ bucket: Type.String(), name: Type.String(), bytes: Type.Integer({ minimum: 0 }) }),
+  content_type: Type.String(),
+  content_hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  title: Type.Union([Type.String({ maxLength: 512 }), Type.Null()]),
+  external_id: Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+});
+export type IngestRequested = Static<typeof IngestRequested>;
+
+export const DocumentEvent = Type.Object({
+  ...EventBase,
+  document_id: DocumentId,
+  status: Type.Union([Type.Literal('ready'), Type.Literal('failed'), Type.Literal('deleted')]),
+  chunks: Type.Integer({ minimum: 0 }),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+export type DocumentEvent = Static<typeof DocumentEvent>;
+
+export const USAGE_METRICS = [
+  'api_calls',
+  'documents',
+  'bytes_ingested',
+  'chunks_stored',
+  'searches',
+] as const;
+export const UsageEvent = Type.Object({
+  ...EventBase,
+  metric: Type.Union(USAGE_METRICS.map((metric) => Type.Literal(metric))),
+  value: Type.Number(),
+});
+export type UsageEvent = Static<typeof UsageEvent>;
+
+export const EVENTS = {
+  'ingest.requested': IngestRequested,
+  'evt.document.ready': DocumentEvent,
+  'evt.document.failed': DocumentEvent,
+  'evt.document.deleted': DocumentEvent,
+  usage: UsageEvent,
+} as const satisfies Record<string, TSchema>;

@@ -1,0 +1,35 @@
+import { AppError } from '@kb/errors';
+import { type Static, Type } from '@sinclair/typebox';
+import { createLocalEmbedder } from './local.js';
+import { createOpenAiEmbedder } from './openai.js';
+import type { DenseEmbedder } from './types.js';
+
+/**
+ * The embedding variables, to spread into a service's `extendBase({...EmbeddingEnv, ...})`. The dense
+ * dimension is part of every collection: changing it needs new collections (a clear error says so).
+ */
+export const EmbeddingEnv = {
+  KB_EMBEDDER: Type.Union([Type.Literal('local'), Type.Literal('openai')], { default: 'local' }),
+  KB_EMBEDDING_DIMENSION: Type.Integer({ minimum: 8, maximum: 65_536, default: 384 }),
+  /** OpenAI-compatible API root, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`. */
+  KB_EMBEDDING_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  KB_EMBEDDING_MODEL: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  KB_EMBEDDING_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+};
+
+const EmbeddingConfigSchema = Type.Object(EmbeddingEnv);
+export type EmbeddingConfig = Static<typeof EmbeddingConfigSchema>;
+
+/** The configured dense embedder; `openai` needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL. */
+export function createEmbedder(config: EmbeddingConfig): DenseEmbedder {
+  if (config.KB_EMBEDDER === 'local') return createLocalEmbedder({ dimension: config.KB_EMBEDDING_DIMENSION });
+  if (!config.KB_EMBEDDING_URL || !config.KB_EMBEDDING_MODEL) {
+    throw new AppError('internal', 'KB_EMBEDDER=openai needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL');
+  }
+  return createOpenAiEmbedder({
+    baseUrl: config.KB_EMBEDDING_URL,
+    model: config.KB_EMBEDDING_MODEL,
+    dimension: config.KB_EMBEDDING_DIMENSION,
+    ...(config.KB_EMBEDDING_API_KEY ? { apiKey: config.KB_EMBEDDING_API_KEY } : {}),
+  });
+}

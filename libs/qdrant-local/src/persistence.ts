@@ -1,0 +1,194 @@
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { storedPoint } from './collection.js';
+import { applyOp, type Collections, decodeOp, encodeOp, type Op } from './ops.js';
+import {
+  frame,
+  fsyncDir,
+  LOG_MAGIC,
+  type LogWriter,
+  openLogWriter,
+  readLog,
+  SNAPSHOT_MAGIC,
+  truncateLog,
+} from './wal.js';
+
+export interface PersistenceOptions {
+  /** Compact the log into a snapshot once it grows past this many bytes. */
+  compactBytes?: number;
+  /** Called with failures of background work (compaction); defaults to stderr. */
+  onError?: (error: unknown) => void;
+}
+
+export interface Persistence {
+  append(op: Op): Promise<void>;
+  /** Writes a snapshot now and starts a new log (also runs by itself when the log passes compactBytes). */
+  compact(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024;
+const SNAPSHOT_CHUNK = 512;
+const walName = (gen: number) => `wal-${String(gen).padStart(8, '0')}.log`;
+const snapshotName = (gen: number) => `snapshot-${String(gen).padStart(8, '0')}.bin`;
+
+function generations(dir: string, prefix: string, suffix: string): number[] {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith(suffix))
+    .map((f) => Number(f.slice(prefix.length, -suffix.length)))
+    .filter((n) => Number.isSafeInteger(n))
+    .sort((a, b) => a - b);
+}
+
+/** The state as a list of operations that rebuild it: a snapshot is replayed exactly like a log. */
+export function snapshotOps(collections: Collections): Op[] {
+  const ops: Op[] = [];
+  for (const c of collections.values()) {
+    ops.push({ type: 'create_collection', name: c.name, config: c.config });
+    const slots = [...c.idToSlot.values()];
+    for (let i = 0; i < slots.length; i += SNAPSHOT_CHUNK) {
+      const points = slots.slice(i, i + SNAPSHOT_CHUNK).map((slot) => storedPoint(c, slot));
+      ops.push({ type: 'upsert', collection: c.name, opId: 0, points });
+    }
+    for (const index of c.indexes.values()) {
+      ops.push({
+        type: 'create_index',
+        collection: c.name,
+        opId: 0,
+        field: index.field,
+        schema: index.schema,
+      });
+    }
+    if (c.nextOpId > 0) ops.push({ type: 'upsert', collection: c.name, opId: c.nextOpId - 1, points: [] });
+  }
+  return ops;
+}
+
+/** Refuses a data folder another live process holds; a lock left by a killed process is taken over. */
+function acquireLock(dir: string): string {
+  const path = join(dir, 'LOCK');
+  if (existsSync(path)) {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    // Our own pid means another engine in this process still has the folder open (close() removes the lock).
+    let alive = pid === process.pid;
+    if (!alive && Number.isSafeInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive) throw new Error(`data folder ${dir} is in use by process ${pid}`);
+  }
+  writeFileSync(path, String(process.pid));
+  return path;
+}
+
+/**
+ * Opens a data folder: loads the newest snapshot, replays every log written since (cutting off a record torn by a
+ * crash), and returns the writer for new operations.
+ */
+export function openPersistence(
+  dir: string,
+  collections: Collections,
+  options: PersistenceOptions = {},
+): Persistence {
+  mkdirSync(dir, { recursive: true });
+  const lock = acquireLock(dir);
+  const compactBytes = options.compactBytes ?? DEFAULT_COMPACT_BYTES;
+  const onError =
+    options.onError ?? ((error: unknown) => console.error('qdrant-local: compaction failed', error));
+  for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
+
+  const snapshots = generations(dir, 'snapshot-', '.bin');
+  const base = snapshots.at(-1) ?? 0;
+  if (snapshots.length > 0) {
+    for (const record of readLog(join(dir, snapshotName(base)), SNAPSHOT_MAGIC).records) {
+      applyOp(collections, decodeOp(record));
+    }
+  }
+  const logs = generations(dir, 'wal-', '.log').filter((g) => g >= base);
+  let lastBytes = 0;
+  for (const gen of logs) {
+    const path = join(dir, walName(gen));
+    const contents = readLog(path, LOG_MAGIC);
+    for (const record of contents.records) applyOp(collections, decodeOp(record));
+    if (contents.torn) truncateLog(path, contents.validBytes);
+    lastBytes = contents.validBytes;
+  }
+  let gen = Math.max(base, logs.at(-1) ?? 0);
+  let writer: LogWriter = openLogWriter(join(dir, walName(gen)), LOG_MAGIC, logs.length > 0 ? lastBytes : 0);
+  fsyncDir(dir);
+  removeOlderThan(dir, base);
+
+  let compacting: Promise<void> | undefined;
+
+  async function writeSnapshot(snapshotGen: number, records: Buffer[], previous: LogWriter): Promise<void> {
+    await previous.close();
+    const tmp = join(dir, `${snapshotName(snapshotGen)}.tmp`);
+    const file = await open(tmp, 'w');
+    try {
+      await file.writev([SNAPSHOT_MAGIC, ...records]);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    renameSync(tmp, join(dir, snapshotName(snapshotGen)));
+    fsyncDir(dir);
+    removeOlderThan(dir, snapshotGen);
+  }
+
+  function compact(): Promise<void> {
+    if (compacting) return compacting;
+    // Switching logs and capturing the state happen in one synchronous step, so the snapshot holds exactly the
+    // operations of the older logs and none of the new one.
+    const previous = writer;
+    gen += 1;
+    writer = openLogWriter(join(dir, walName(gen)), LOG_MAGIC, 0);
+    fsyncDir(dir);
+    const records = snapshotOps(collections).map((op) => frame(encodeOp(op)));
+    compacting = writeSnapshot(gen, records, previous).finally(() => {
+      compacting = undefined;
+    });
+    return compacting;
+  }
+
+  return {
+    append(op) {
+      const done = writer.append(encodeOp(op));
+      if (writer.bytes > compactBytes && !compacting) compact().catch(onError);
+      return done;
+    },
+    compact,
+    async close() {
+      await compacting?.catch(() => undefined);
+      await writer.close();
+      rmSync(lock, { force: true });
+    },
+  };
+}
+
+function removeOlderThan(dir: string, gen: number): void {
+  for (const old of generations(dir, 'snapshot-', '.bin')) {
+    if (old < gen) rmSync(join(dir, snapshotName(old)), { force: true });
+  }
+  for (const old of generations(dir, 'wal-', '.log')) {
+    if (old < gen) rmSync(join(dir, walName(old)), { force: true });
+  }
+}
+
+/** Total bytes of the folder's logs and snapshots (for tests and diagnostics). */
+export function dataBytes(dir: string): number {
+  return readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+}

@@ -1,0 +1,4 @@
+export * from './process.js';
+export * from './service.js';
+export * from './shutdown.js';
+export * from './status.js';

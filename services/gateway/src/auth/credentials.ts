@@ -1,0 +1,80 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Requester } from '@kb/bus';
+import type { VerifiedKey } from '@kb/contracts';
+import { unauthorized } from '@kb/errors';
+import { type ContextSigner, isScope, isWellFormedApiKey, SYSTEM_ORG } from '@kb/tenancy';
+import type { KeyCache } from './key-cache.js';
+import type { Principal } from './principal.js';
+import type { SearchTokens } from './search-tokens.js';
+
+export interface CredentialDeps {
+  masterKey: string;
+  cache: KeyCache;
+  request: Requester;
+  signer: ContextSigner;
+  tokens: SearchTokens;
+  /** Parent keys revoked recently: search tokens minted from them stop working at once. */
+  revokedKeyIds: ReadonlySet<string>;
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+/**
+ * Resolves the Authorization header to a principal. A credential of the wrong shape (bad checksum, unknown
+ * prefix) is refused here, without any NATS or store call.
+ */
+export function createCredentialResolver(deps: CredentialDeps) {
+  const master = createHash('sha256').update(deps.masterKey).digest();
+
+  async function verifyApiKey(key: string, requestId: string): Promise<VerifiedKey> {
+    const cached = deps.cache.get(key);
+    if (cached) return cached;
+    const context = {
+      org: SYSTEM_ORG,
+      ws: '_',
+      kid: 'gateway',
+      scopes: ['system' as const],
+      plan: '',
+      rid: requestId,
+    };
+    const verified = await deps.request(
+      'tenant.keys.verify',
+      { context, token: deps.signer.sign(context) },
+      { key },
+    );
+    deps.cache.set(key, verified);
+    return verified;
+  }
+
+  return async function resolve(authorization: string | undefined, requestId: string): Promise<Principal> {
+    const match = authorization ? BEARER.exec(authorization) : null;
+    if (!match)
+      throw unauthorized('missing or malformed Authorization header: expected "Bearer <credential>"');
+    const credential = match[1] as string;
+
+    const digest = createHash('sha256').update(credential).digest();
+    if (timingSafeEqual(digest, master)) return { kind: 'operator', kid: 'master', scopes: ['operator'] };
+
+    if (credential.startsWith('kb_')) {
+      if (!isWellFormedApiKey(credential)) throw unauthorized('invalid API key');
+      const verified = await verifyApiKey(credential, requestId);
+      const scopes = verified.scopes.filter(isScope);
+      if (verified.workspace_id === null) {
+        return { kind: 'org-admin', kid: verified.key_id, org: verified.org_id, plan: verified.plan, scopes };
+      }
+      return {
+        kind: 'workspace',
+        kid: verified.key_id,
+        org: verified.org_id,
+        ws: verified.workspace_id,
+        plan: verified.plan,
+        scopes,
+      };
+    }
+
+    const token = deps.tokens.verify(credential);
+    if (!token) throw unauthorized('invalid credential');
+    if (deps.revokedKeyIds.has(token.kid)) throw unauthorized('search token was issued by a revoked key');
+    return token;
+  };
+}

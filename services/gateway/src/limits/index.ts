@@ -1,0 +1,45 @@
+import type { NatsConnection, Requester } from '@kb/bus';
+import type { Logger } from '@kb/log';
+import type { ContextSigner } from '@kb/tenancy';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { type ApiCallMeter, busPublisher, createApiCallMeter, registerMetering } from './metering.js';
+import { createQuotaChecker, type QuotaChecker } from './quotas.js';
+import { registerRateLimits } from './rate-limit.js';
+import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from './settings.js';
+
+export type { ApiCallMeter } from './metering.js';
+export type { QuotaChecker } from './quotas.js';
+export { DEFAULT_RATE_LIMITS, parsePlanRates, type RateLimitSettings } from './settings.js';
+
+export interface LimitsDeps {
+  redis: Redis;
+  nc: NatsConnection;
+  signer: ContextSigner;
+  request: Requester;
+  log: Logger;
+  settings?: Partial<RateLimitSettings>;
+  /** How often metered API calls are published (default 1 s). */
+  meterIntervalMs?: number;
+}
+
+/**
+ * Rate limits, API-call metering and the quota checker. Register after authentication: the limits run in
+ * `preHandler` and need the principal.
+ */
+export async function registerLimits(
+  app: FastifyInstance,
+  deps: LimitsDeps,
+): Promise<{ quotas: QuotaChecker; meter: ApiCallMeter }> {
+  await registerRateLimits(app, {
+    redis: deps.redis,
+    settings: { ...DEFAULT_RATE_LIMITS, ...deps.settings },
+  });
+  const meter = createApiCallMeter({
+    publish: busPublisher(deps.nc, deps.signer),
+    log: deps.log,
+    ...(deps.meterIntervalMs ? { intervalMs: deps.meterIntervalMs } : {}),
+  });
+  registerMetering(app, meter);
+  return { quotas: createQuotaChecker(deps.request, deps.log), meter };
+}

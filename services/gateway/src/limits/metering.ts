@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { createPublisher, type NatsConnection } from '@kb/bus';
+import { meteringSubject, UsageEvent } from '@kb/contracts';
+import type { Logger } from '@kb/log';
+import type { ContextSigner, TenantContext } from '@kb/tenancy';
+import type { FastifyInstance } from 'fastify';
+import { isExempt } from './rate-limit.js';
+
+/** Publishes one usage event (JetStream, `Nats-Msg-Id` = `event_id`) on behalf of the workspace's plan. */
+export type PublishUsage = (event: UsageEvent, plan: string) => Promise<void>;
+
+export function busPublisher(nc: NatsConnection, signer: ContextSigner): PublishUsage {
+  const publisher = createPublisher(nc);
+  return async (event, plan) => {
+    const context: TenantContext = {
+      org: event.org_id,
+      ws: event.workspace_id,
+      kid: 'gateway',
+      scopes: [],
+      plan,
+      rid: event.event_id,
+    };
+    const tenant = { org: event.org_id, ws: event.workspace_id };
+    const caller = { context, token: signer.sign(context) };
+    await publisher.publish(meteringSubject(tenant, event.metric), UsageEvent, event, caller, event.event_id);
+  };
+}
+
+export interface ApiCallMeter {
+  /** Counts one API call of the workspace; never blocks or fails the request. */
+  record(org: string, ws: string, plan: string): void;
+  /** Publishes what has been counted (and retries what could not be published before). */
+  flush(): Promise<void>;
+  /** Stops the timer and publishes the rest, once. */
+  stop(): Promise<void>;
+  /** Events counted or built but not yet acknowledged by JetStream. */
+  backlog(): number;
+}
+
+interface Batch {
+  event: UsageEvent;
+  plan: string;
+}
+
+/**
+ * `api_calls` metering off the request path: calls are counted in memory per workspace and published as one
+ * event per workspace every `intervalMs`. An event that JetStream did not acknowledge is retried later with
+ * the same id, so a publication whose acknowledgement was lost still counts once. At most `maxBacklog`
+ * events wait; beyond that the oldest are dropped (and logged), so a long NATS outage cannot exhaust memory.
+ */
+export function createApiCallMeter(options: {
+  publish: PublishUsage;
+  log: Logger;
+  intervalMs?: number;
+  maxBacklog?: number;
+}): ApiCallMeter {
+  const { log } = options;
+  const maxBacklog = options.maxBacklog ?? 10_000;
+  const counting = new Map<string, { org: string; ws: string; plan: string; calls: number; since: Date }>();
+  let unsent: Batch[] = [];
+  let running: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+
+  function seal(): void {
+    for (const { org, ws, plan, calls, since } of counting.values()) {
+      unsent.push({
+        plan,
+        event: {
+          v: 1,
+          event_id: `api-calls:${randomUUID()}`,
+          org_id: org,
+          workspace_id: ws,
+          occurred_at: since.toISOString(),
+          metric: 'api_calls',
+          value: calls,
+        },
+      });
+    }
+    counting.clear();
+    if (unsent.length > maxBacklog) {
+      const dropped = unsent.splice(0, unsent.length - maxBacklog);
+      log.error({ dropped: dropped.length }, 'api call metering backlog full; oldest events dropped');
+    }
+  }
+
+  async function publishAll(): Promise<void> {
+    seal();
+    const batch = unsent;
+    unsent = [];
+    const failed: Batch[] = [];
+    await Promise.all(
+      batch.map(async (item) => {
+        try {
+          await options.publish(item.event, item.plan);
+        } catch (error) {
+          failed.push(item);
+          log.warn(
+            { err: error, event_id: item.event.event_id },
+            'api call metering not published; will retry',
+          );
+        }
+      }),
+    );
+    unsent = [...failed, ...unsent];
+  }
+
+  function flush(): Promise<void> {
+    running ??= publishAll().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  const timer = setInterval(() => void flush(), options.intervalMs ?? 1_000);
+  timer.unref();
+
+  return {
+    record(org, ws, plan) {
+      const key = `${org}.${ws}`;
+      const entry = counting.get(key);
+      if (entry) entry.calls += 1;
+      else counting.set(key, { org, ws, plan, calls: 1, since: new Date() });
+    },
+    flush,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        await running;
+        await flush();
+      })();
+      return stopped;
+    },
+    backlog: () => unsent.length + counting.size,
+  };
+}
+
+/**
+ * Meters every authenticated request of a workspace key or search token (after its answer; requests refused
+ * with 429 are not charged), and publishes what is left when the server closes.
+ */
+export function registerMetering(app: FastifyInstance, meter: ApiCallMeter): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const principal = request.principal;
+    if (!principal || !('ws' in principal) || reply.statusCode === 429 || isExempt(request)) return;
+    meter.record(principal.org, principal.ws, principal.plan);
+  });
+  app.addHook('onClose', () => meter.stop());
+}

@@ -1,0 +1,67 @@
+import { AppError, isAppError, problemType } from '@kb/errors';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Every error answer is an RFC 9457 problem with the request id. 4xx details name what is wrong;
+ * 5xx details never reveal internals.
+ */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const problem = toAppError(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: problem.code, detail: problem.message }, 'request refused');
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new AppError('not-found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfter)));
+  return reply
+    .code(error.status)
+    .type('application/problem+json')
+    .send({
+      type: problemType(error.code),
+      title: error.title,
+      status: error.status,
+      detail: error.status >= 500 && error.code === 'internal' ? 'internal error' : error.message,
+      request_id: request.id,
+    });
+}
+
+function toAppError(error: FastifyError | AppError): AppError {
+  if (isAppError(error)) return error;
+  if (error.validation) {
+    const first = error.validation[0];
+    const where = error.validationContext ?? 'body';
+    const path = first?.instancePath ? `${where}${first.instancePath.replaceAll('/', '.')}` : where;
+    if (first?.keyword === 'additionalProperties') {
+      return new AppError(
+        'invalid-request',
+        `${path}.${String(first.params.additionalProperty)}: is not an accepted field`,
+      );
+    }
+    const missing = first?.keyword === 'required' ? `.${String(first.params.missingProperty)}` : '';
+    return new AppError('invalid-request', `${path}${missing}: ${first?.message ?? 'is invalid'}`);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload-too-large', 'request body is larger than the limit');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('unsupported-media-type', 'content type is not supported');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('invalid-request', 'body: must be a JSON object');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('invalid-request', 'body: is not valid JSON');
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AppError('invalid-request', error.message);
+  }
+  return new AppError('internal', 'internal error', { cause: error });
+}

@@ -1,0 +1,36 @@
+import { ensureStreams } from '@kb/bus';
+import { STREAMS } from '@kb/contracts';
+import { runService } from '@kb/runtime';
+import { connectMongo } from '@kb/store';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { TenantEnv } from './config.js';
+import { startAuditConsumer } from './handlers/audit.js';
+import { buildTenantService, type TenantService } from './service.js';
+
+await runService({
+  name: 'tenant',
+  packageJson: new URL('../package.json', import.meta.url),
+  env: TenantEnv,
+  async start({ config, nc, log, verifier, version, instance, shutdown }) {
+    const mongo = await connectMongo(config.KB_MONGO_URL, log);
+    let tenant: TenantService | undefined;
+    // One step, in order: the last key-use batch must be written before the connection closes.
+    shutdown.register('close', 'mongodb', async () => {
+      await tenant?.close();
+      await mongo.close();
+    });
+    tenant = await buildTenantService({
+      nc,
+      mongo,
+      log,
+      verifier,
+      version,
+      instance,
+      keyHashSecret: config.KB_KEY_HASH_SECRET,
+    });
+    shutdown.register('intake', 'nats-service', () => tenant?.stop());
+    await ensureStreams(await jetstreamManager(nc), [STREAMS.audit, STREAMS.deadLetter]);
+    const consumer = await startAuditConsumer(nc, { audit: tenant.audit, verifier, log });
+    shutdown.register('intake', 'audit-consumer', () => consumer.stop());
+  },
+});

@@ -1,0 +1,97 @@
+import type { UsageMetric } from '@kb/contracts';
+import type { Redis } from 'ioredis';
+import { monthKey, startOfNextMonth } from './periods.js';
+
+/**
+ * Live usage counters in Redis, read by quota checks: per workspace and per organization, one counter per
+ * metric for the whole lifetime (gauges such as documents go down again with negative deltas) and one per
+ * calendar month. Every key of an organization shares its hash tag, so the script below stays on one slot
+ * of a Redis cluster.
+ */
+
+/** A counter's owner: a workspace, or (`ws` null) the whole organization. */
+export interface CounterScope {
+  org: string;
+  ws: string | null;
+}
+
+export type CounterPeriod = { kind: 'lifetime' } | { kind: 'month'; at: Date };
+
+const prefix = ({ org, ws }: CounterScope) => `kb:usage:{${org}}:${ws ?? '_'}`;
+
+export function counterKey(scope: CounterScope, metric: UsageMetric, period: CounterPeriod): string {
+  const when = period.kind === 'lifetime' ? 'all' : `m${monthKey(period.at)}`;
+  return `${prefix(scope)}:${when}:${metric}`;
+}
+
+/** How long a monthly counter outlives its month (reports come from MongoDB; this only serves quotas). */
+const MONTH_KEPT_S = 35 * 24 * 3_600;
+/** How long an applied event id is remembered: longer than the stream keeps messages (7 days). */
+export const EVENT_MEMORY_S = 8 * 24 * 3_600;
+
+/*
+ * Applies one event to its counters exactly once: the marker key is set only if absent, and the counters
+ * move only when it was, atomically (a script runs alone). A redelivered event finds its marker and changes
+ * nothing. KEYS: marker, counters…; ARGV: marker TTL, delta, then one TTL per counter (0 = none).
+ */
+const APPLY_ONCE = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 2, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[2])
+  local ttl = tonumber(ARGV[i + 1])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+end
+return 1
+`;
+
+export interface CountedEvent {
+  /** Unique per workspace: `<ws>/<event_id>`. */
+  key: string;
+  org: string;
+  ws: string;
+  metric: UsageMetric;
+  value: number;
+  occurredAt: Date;
+}
+
+export interface Counters {
+  /** Adds the event to its workspace's and organization's counters, unless it was added before. */
+  apply(event: CountedEvent): Promise<boolean>;
+  /** Current values of `keys` (missing counters read 0). */
+  read(keys: string[]): Promise<number[]>;
+}
+
+export function createCounters(redis: Redis, now: () => Date = () => new Date()): Counters {
+  return {
+    async apply(event) {
+      const monthTtl = Math.max(
+        3_600,
+        Math.ceil((startOfNextMonth(event.occurredAt).getTime() - now().getTime()) / 1000) + MONTH_KEPT_S,
+      );
+      const counters: [string, number][] = [];
+      for (const scope of [
+        { org: event.org, ws: event.ws },
+        { org: event.org, ws: null },
+      ]) {
+        counters.push([counterKey(scope, event.metric, { kind: 'lifetime' }), 0]);
+        counters.push([counterKey(scope, event.metric, { kind: 'month', at: event.occurredAt }), monthTtl]);
+      }
+      const marker = `kb:usage:{${event.org}}:evt:${event.key}`;
+      const applied = await redis.eval(
+        APPLY_ONCE,
+        1 + counters.length,
+        marker,
+        ...counters.map(([key]) => key),
+        EVENT_MEMORY_S,
+        event.value,
+        ...counters.map(([, ttl]) => ttl),
+      );
+      return applied === 1;
+    },
+    async read(keys) {
+      if (keys.length === 0) return [];
+      const values = await redis.mget(...keys);
+      return values.map((value) => (value === null ? 0 : Number(value)));
+    },
+  };
+}

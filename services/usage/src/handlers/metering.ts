@@ -1,0 +1,52 @@
+import { consumeDurable, type NatsConnection, type RunningConsumer } from '@kb/bus';
+import { meteringMetricOf, STREAMS, UsageEvent } from '@kb/contracts';
+import { invalid } from '@kb/errors';
+import type { Logger } from '@kb/log';
+import type { ContextVerifier } from '@kb/tenancy';
+import type { Recorder } from '../domain/recorder.js';
+
+export interface MeteringConsumerOptions {
+  recorder: Recorder;
+  verifier: ContextVerifier;
+  log: Logger;
+  /** The durable consumer's name; the platform's unless a test needs its own. */
+  durable?: string;
+  ackWaitMs?: number;
+  backoffMs?: number[];
+}
+
+export const METERING_DURABLE = 'usage-metering';
+
+/**
+ * Consumes `KB_USAGE` (`kb.<org>.<ws>.metering.<metric>`, see `meteringSubject`) durably. The tenant is the verified context's;
+ * an event whose body names another tenant or metric than its subject is refused (dead-lettered), so one
+ * tenant's publisher cannot charge or credit another. Failures (MongoDB or Redis away) are retried for
+ * several minutes before the event is dead-lettered, where it can be replayed.
+ */
+export function startMeteringConsumer(
+  nc: NatsConnection,
+  options: MeteringConsumerOptions,
+): Promise<RunningConsumer> {
+  return consumeDurable(nc, {
+    stream: STREAMS.usage,
+    durable: options.durable ?? METERING_DURABLE,
+    schema: UsageEvent,
+    scope: null,
+    verifier: options.verifier,
+    log: options.log,
+    maxDeliver: 20,
+    backoffMs: options.backoffMs ?? [1_000, 5_000, 15_000, 60_000],
+    ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+    async handler(event, { tenant, msg, log }) {
+      if (event.org_id !== tenant.org || event.workspace_id !== tenant.ws) {
+        throw invalid('usage event names another tenant than its context');
+      }
+      if (meteringMetricOf(msg.subject) !== event.metric) {
+        throw invalid(`usage event for ${event.metric} arrived on ${msg.subject}`);
+      }
+      if (!Number.isSafeInteger(event.value)) throw invalid('usage event value must be an integer');
+      const outcome = await options.recorder.record(event);
+      if (outcome !== 'recorded') log.info({ event_id: event.event_id, outcome }, 'usage event seen again');
+    },
+  });
+}
