@@ -200,7 +200,10 @@ function eachLine(stream, onLine) {
 
 function startService(name, index, serviceEnv, onReady, onExit) {
   const prefix = paint(String(31 + (index % 6)), name.padEnd(9));
-  const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'main.js')], {
+  // The telemetry preload instruments libraries before the service loads them (libs/telemetry/src/register.ts).
+  const preload = pathToFileURL(join(root, 'libs', 'telemetry', 'dist', 'register.js')).href;
+  const main = join(root, 'services', name, 'dist', 'main.js');
+  const child = spawn(process.execPath, ['--import', preload, main], {
     cwd: root,
     env: serviceEnv,
     detached: true, // Ctrl-C reaches only this script, which stops the services before the infrastructure
@@ -305,6 +308,9 @@ async function main() {
     const serviceEnv = {
       ...inherited,
       ...shared,
+      // With the local FerretDB each service gets its own database (`kb_<service>`): SQLite writes one
+      // database file at a time, so services sharing one would queue behind each other's writes.
+      ...(env.KB_MONGO_URL ? {} : { KB_MONGO_URL: `${shared.KB_MONGO_URL}_${name}` }),
       ...(name === 'gateway' ? { KB_MASTER_KEY: secrets.KB_MASTER_KEY } : {}),
     };
     children.set(name, startService(name, i, serviceEnv, onReady, onExit));

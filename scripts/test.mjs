@@ -4,16 +4,20 @@
 import { spawn } from 'node:child_process';
 
 const args = ['turbo', 'run', 'test', '--concurrency=2', '--continue', ...process.argv.slice(2)];
-const child = spawn('npx', args, { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+const child = spawn('npx', args, {
+  stdio: ['inherit', 'pipe', 'inherit'],
+  env: { ...process.env, FORCE_COLOR: '0' },
+});
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let pending = '';
 
-const ANSI = /\u001b\[[0-9;]*m/g;
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 function count(line) {
   const plain = line.replace(ANSI, '');
   const match = /\bTests\s+(.*)\(\d+\)\s*$/.exec(plain);
   if (!match) return;
-  for (const [, n, kind] of (match[1] ?? '').matchAll(/(\d+) (passed|failed|skipped)/g)) totals[kind] += Number(n);
+  for (const [, n, kind] of (match[1] ?? '').matchAll(/(\d+) (passed|failed|skipped)/g))
+    totals[kind] += Number(n);
 }
 
 child.stdout.on('data', (chunk) => {

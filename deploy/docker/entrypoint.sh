@@ -25,4 +25,5 @@ if [ ! -f "$main" ]; then
 fi
 
 cd /app
-exec node "$main"
+# The telemetry preload instruments HTTP, Redis, MongoDB and fetch before the service loads them.
+exec node --import /app/libs/telemetry/dist/register.js "$main"

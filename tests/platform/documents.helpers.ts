@@ -93,14 +93,22 @@ export async function uploadFile(
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   const bytes = typeof file.bytes === 'string' ? new TextEncoder().encode(file.bytes) : file.bytes;
-  form.append('file', new Blob([bytes], { type: file.type ?? 'application/octet-stream' }), file.filename ?? 'upload');
+  form.append(
+    'file',
+    new Blob([bytes], { type: file.type ?? 'application/octet-stream' }),
+    file.filename ?? 'upload',
+  );
   const response = await fetch(`${baseUrl}/v1/documents`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, ...headers },
     body: form,
   });
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as DocumentView, headers: response.headers };
+  return {
+    status: response.status,
+    body: (text ? JSON.parse(text) : null) as DocumentView,
+    headers: response.headers,
+  };
 }
 
 const FINAL = new Set(['ready', 'failed']);
@@ -117,7 +125,11 @@ export async function settled(ws: WorkspaceFixture, id: string, timeoutMs = 30_0
   throw new Error(`document ${id} not settled within ${timeoutMs} ms: ${JSON.stringify(last?.body)}`);
 }
 
-export async function search(as: Client, query: string, extra: Record<string, unknown> = {}): Promise<SearchHit[]> {
+export async function search(
+  as: Client,
+  query: string,
+  extra: Record<string, unknown> = {},
+): Promise<SearchHit[]> {
   const answer = await as<{ results: SearchHit[] }>('POST', '/v1/search', { query, top_k: 20, ...extra });
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return answer.body.results;
@@ -156,7 +168,9 @@ export function makePdf(pages: string[][], title?: string): Buffer {
   const pageIds = pages.map((_, i) => 3 + i * 2);
   const fontId = 3 + pages.length * 2;
   objects.push('<< /Type /Catalog /Pages 2 0 R >>');
-  objects.push(`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`);
+  objects.push(
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`,
+  );
   pages.forEach((lines, i) => {
     const escaped = lines.map((line) => `(${line.replace(/[()\\]/g, (c) => `\\${c}`)}) '`).join(' ');
     const content = `BT /F1 12 Tf 72 720 Td 14 TL ${escaped} ET`;

@@ -31,7 +31,8 @@ beforeAll(async () => {
 afterAll(async () => {
   if (process.env.KB_DEBUG_LOGS) {
     for (const [name, proc] of dp.platform.processes) {
-      for (const line of proc.stdout) if (/"level":(40|50|60)|delet|maint|purge/i.test(line)) console.log(name, line.slice(0, 600));
+      for (const line of proc.stdout)
+        if (/"level":(40|50|60)|delet|maint|purge/i.test(line)) console.log(name, line.slice(0, 600));
     }
   }
   await dp?.stop();
@@ -47,7 +48,12 @@ describe('upload to search, for every supported type', () => {
       '<body><h1>Axolotl</h1><p>The axolotl regrows its limbs.</p></body></html>';
     const pdf = makePdf([['The narwhal has a long tusk.', 'It lives in Arctic waters.']], 'Narwhal notes');
     const json = JSON.stringify({ title: 'Pangolin record', habitat: 'forest', diet: ['ants', 'termites'] });
-    const uploads: { word: string; title: string | null; type: string; answer: Promise<{ status: number; body: { id: string; status: string } }> }[] = [
+    const uploads: {
+      word: string;
+      title: string | null;
+      type: string;
+      answer: Promise<{ status: number; body: { id: string; status: string } }>;
+    }[] = [
       {
         word: 'zebrafish',
         title: 'Plain',
@@ -62,19 +68,32 @@ describe('upload to search, for every supported type', () => {
         word: 'quokka',
         title: 'Quokka handbook',
         type: 'text/markdown',
-        answer: uploadFile(dp.platform.gatewayUrl, wsA.key, { bytes: markdown, filename: 'quokka.md' }, { metadata: '{"kind":"md"}' }),
+        answer: uploadFile(
+          dp.platform.gatewayUrl,
+          wsA.key,
+          { bytes: markdown, filename: 'quokka.md' },
+          { metadata: '{"kind":"md"}' },
+        ),
       },
       {
         word: 'axolotl',
         title: 'Axolotl facts',
         type: 'text/html',
-        answer: uploadFile(dp.platform.gatewayUrl, wsA.key, { bytes: html, filename: 'a.html', type: 'text/html' }),
+        answer: uploadFile(dp.platform.gatewayUrl, wsA.key, {
+          bytes: html,
+          filename: 'a.html',
+          type: 'text/html',
+        }),
       },
       {
         word: 'narwhal',
         title: 'Narwhal notes',
         type: 'application/pdf',
-        answer: uploadFile(dp.platform.gatewayUrl, wsA.key, { bytes: pdf, filename: 'n.pdf', type: 'application/pdf' }),
+        answer: uploadFile(dp.platform.gatewayUrl, wsA.key, {
+          bytes: pdf,
+          filename: 'n.pdf',
+          type: 'application/pdf',
+        }),
       },
       {
         word: 'pangolin',
@@ -93,7 +112,12 @@ describe('upload to search, for every supported type', () => {
     let chunks = 0;
     for (const [i, doc] of docs.entries()) {
       const upload = uploads[i] as (typeof uploads)[number];
-      expect(doc, JSON.stringify(doc)).toMatchObject({ status: 'ready', error: null, content_type: upload.type, version: 1 });
+      expect(doc, JSON.stringify(doc)).toMatchObject({
+        status: 'ready',
+        error: null,
+        content_type: upload.type,
+        version: 1,
+      });
       expect(doc.title).toBe(upload.title);
       expect(doc.chunks).toBeGreaterThanOrEqual(1);
       chunks += doc.chunks;
@@ -123,17 +147,29 @@ describe('duplicates and idempotency', () => {
     const again = await wsA.as<DocumentView>('POST', '/v1/documents', body);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    const sameKey = await wsA.as<DocumentView>('POST', '/v1/documents', body, { 'idempotency-key': 'okapi-1' });
+    const sameKey = await wsA.as<DocumentView>('POST', '/v1/documents', body, {
+      'idempotency-key': 'okapi-1',
+    });
     expect(sameKey.status).toBe(200);
     expect(sameKey.body.id).toBe(first.body.id);
-    const otherContent = await wsA.as('POST', '/v1/documents', { content: 'something else' }, { 'idempotency-key': 'okapi-1' });
+    const otherContent = await wsA.as(
+      'POST',
+      '/v1/documents',
+      { content: 'something else' },
+      { 'idempotency-key': 'okapi-1' },
+    );
     expect(otherContent.status).toBe(409);
     // The same bytes as a file are the same content too.
-    const asFile = await uploadFile(dp.platform.gatewayUrl, wsA.key, { bytes: body.content, filename: 'o.txt' });
+    const asFile = await uploadFile(dp.platform.gatewayUrl, wsA.key, {
+      bytes: body.content,
+      filename: 'o.txt',
+    });
     expect(asFile.status).toBe(200);
     expect(asFile.body.id).toBe(first.body.id);
     // In another workspace the same content is a new document.
-    const elsewhere = await wsB.as<DocumentView>('POST', '/v1/documents', body, { 'idempotency-key': 'okapi-1' });
+    const elsewhere = await wsB.as<DocumentView>('POST', '/v1/documents', body, {
+      'idempotency-key': 'okapi-1',
+    });
     expect(elsewhere.status).toBe(202);
     expect(elsewhere.body.id).not.toBe(first.body.id);
     await settled(wsA, first.body.id);
@@ -141,7 +177,9 @@ describe('duplicates and idempotency', () => {
     expect(okapis.filter((doc) => doc.content_hash === sha256(body.content))).toHaveLength(1);
     // Concurrent identical uploads still make one document.
     const concurrent = await Promise.all(
-      Array.from({ length: 6 }, () => wsA.as<DocumentView>('POST', '/v1/documents', { content: 'The tapir has a short trunk.' })),
+      Array.from({ length: 6 }, () =>
+        wsA.as<DocumentView>('POST', '/v1/documents', { content: 'The tapir has a short trunk.' }),
+      ),
     );
     expect(new Set(concurrent.map((a) => a.body.id)).size).toBe(1);
     expect(concurrent.filter((a) => a.status === 202)).toHaveLength(1);
@@ -190,14 +228,22 @@ describe('listing', () => {
     const ws = await createWorkspace(dp.platform, wsA.org, 'listing');
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const answer = await ws.as<DocumentView>('POST', '/v1/documents', { content: `List item number ${i} about lemurs.` });
+      const answer = await ws.as<DocumentView>('POST', '/v1/documents', {
+        content: `List item number ${i} about lemurs.`,
+      });
       expect(answer.status).toBe(202);
       ids.push(answer.body.id);
     }
-    const bad = await ws.as<DocumentView>('POST', '/v1/documents', { content: '{"broken": ', content_type: 'application/json' });
+    const bad = await ws.as<DocumentView>('POST', '/v1/documents', {
+      content: '{"broken": ',
+      content_type: 'application/json',
+    });
     expect(bad.status).toBe(202);
     await Promise.all([...ids, bad.body.id].map((id) => settled(ws, id)));
-    const first = await ws.as<{ items: DocumentView[]; next_cursor: string | null }>('GET', '/v1/documents?limit=3');
+    const first = await ws.as<{ items: DocumentView[]; next_cursor: string | null }>(
+      'GET',
+      '/v1/documents?limit=3',
+    );
     expect(first.body.items).toHaveLength(3);
     expect(first.body.next_cursor).toBeTruthy();
     const all = await listAll(ws);
@@ -213,7 +259,9 @@ describe('listing', () => {
 
 describe('deletion', () => {
   it('takes the document out of search before answering, then removes points and record', async () => {
-    const answer = await wsA.as<DocumentView>('POST', '/v1/documents', { content: 'The ibex climbs steep cliffs.' });
+    const answer = await wsA.as<DocumentView>('POST', '/v1/documents', {
+      content: 'The ibex climbs steep cliffs.',
+    });
     const doc = await settled(wsA, answer.body.id);
     expect((await search(wsA.as, 'ibex'))[0]?.document_id).toBe(doc.id);
     const before = await pointCount(dp.vectors, wsA);
@@ -230,7 +278,9 @@ describe('deletion', () => {
     }
     expect(await pointCount(dp.vectors, wsA)).toBe(before - doc.chunks);
     // The same content may be uploaded again as a new document.
-    const again = await wsA.as<DocumentView>('POST', '/v1/documents', { content: 'The ibex climbs steep cliffs.' });
+    const again = await wsA.as<DocumentView>('POST', '/v1/documents', {
+      content: 'The ibex climbs steep cliffs.',
+    });
     expect(again.status).toBe(202);
     expect(again.body.id).not.toBe(doc.id);
   });
@@ -243,13 +293,25 @@ describe('bad input', () => {
       [await uploadFile(url, wsA.key, { bytes: '', filename: 'empty.txt' }), 400, /empty/],
       [await wsA.as('POST', '/v1/documents', { content: '' }), 400, /content/],
       [await wsA.as('POST', '/v1/documents', { content: 'x', metadata: { 'bad key!': 1 } }), 400, /metadata/],
-      [await wsA.as('POST', '/v1/documents', { content: 'x', content_type: 'image/png' }), 400, /content_type/],
       [
-        await uploadFile(url, wsA.key, { bytes: makePdf([['pdf bytes']]), filename: 'x.txt', type: 'text/plain' }),
+        await wsA.as('POST', '/v1/documents', { content: 'x', content_type: 'image/png' }),
+        400,
+        /content_type/,
+      ],
+      [
+        await uploadFile(url, wsA.key, {
+          bytes: makePdf([['pdf bytes']]),
+          filename: 'x.txt',
+          type: 'text/plain',
+        }),
         415,
         /is a PDF/,
       ],
-      [await uploadFile(url, wsA.key, { bytes: 'just text', filename: 'x.pdf', type: 'application/pdf' }), 415, /not a PDF/],
+      [
+        await uploadFile(url, wsA.key, { bytes: 'just text', filename: 'x.pdf', type: 'application/pdf' }),
+        415,
+        /not a PDF/,
+      ],
       [
         await uploadFile(url, wsA.key, {
           bytes: Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex'),
@@ -258,14 +320,25 @@ describe('bad input', () => {
         415,
         /image\/png/,
       ],
-      [await uploadFile(url, wsA.key, { bytes: 'hello', filename: 'a.doc', type: 'application/msword' }), 415, /not supported/],
       [
-        await uploadFile(url, wsA.key, { bytes: Uint8Array.from([0x61, 0x62, 0xc3, 0x28, 0x63]), filename: 'latin.txt' }),
+        await uploadFile(url, wsA.key, { bytes: 'hello', filename: 'a.doc', type: 'application/msword' }),
+        415,
+        /not supported/,
+      ],
+      [
+        await uploadFile(url, wsA.key, {
+          bytes: Uint8Array.from([0x61, 0x62, 0xc3, 0x28, 0x63]),
+          filename: 'latin.txt',
+        }),
         415,
         /UTF-8/,
       ],
       [await uploadFile(url, wsA.key, { bytes: 'x' }, { metadata: '[1,2]' }), 400, /metadata/],
-      [await wsA.as('POST', '/v1/documents', { content: 'x' }, { 'idempotency-key': 'bad key with spaces' }), 400, /idempotency-key/],
+      [
+        await wsA.as('POST', '/v1/documents', { content: 'x' }, { 'idempotency-key': 'bad key with spaces' }),
+        400,
+        /idempotency-key/,
+      ],
       [await wsA.as('POST', '/v1/documents', 'not json at all', { 'content-type': 'text/csv' }), 415, /./],
       [await readOnly.as('POST', '/v1/documents', { content: 'no write scope' }), 403, /documents:write/],
     ] as const;
@@ -303,7 +376,9 @@ describe('bad input', () => {
 
   it('answers 413 beyond the plan limit and the workspace override, without storing anything', async () => {
     const ws = await createWorkspace(dp.platform, wsA.org, 'small-uploads');
-    const patched = await wsA.org.admin('PATCH', `/v1/workspaces/${ws.id}`, { settings: { limits: { upload_bytes: 1_000 } } });
+    const patched = await wsA.org.admin('PATCH', `/v1/workspaces/${ws.id}`, {
+      settings: { limits: { upload_bytes: 1_000 } },
+    });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     const over = await ws.as('POST', '/v1/documents', { content: 'y'.repeat(1_001) });
     expect(over.status).toBe(413);
@@ -312,7 +387,11 @@ describe('bad input', () => {
     // The pro plan allows 100 MiB: a declared length beyond is refused before any byte is read.
     const huge = await fetch(`${dp.platform.gatewayUrl}/v1/documents`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${wsA.key}`, 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(200 * 1024 * 1024) },
+      headers: {
+        authorization: `Bearer ${wsA.key}`,
+        'content-type': 'multipart/form-data; boundary=x',
+        'content-length': String(200 * 1024 * 1024),
+      },
       body: '--x\r\n',
     }).catch((error: unknown) => error);
     if (huge instanceof Response) expect(huge.status).toBe(413);

@@ -6,7 +6,10 @@ import { inject } from 'vitest';
 export const NATS_SERVICES = ['tenant', 'ingestion', 'search', 'usage'] as const;
 
 export interface Platform {
+  /** The variables every service shares; KB_MONGO_URL there is the base each service's database extends. */
   env: Record<string, string>;
+  /** The exact environment service `name` runs with (its own database). */
+  envOf(name: ServiceName): Record<string, string>;
   gatewayUrl: string;
   processes: Map<ServiceName, ServiceProcess>;
   stop(): Promise<void>;
@@ -35,10 +38,16 @@ export async function startPlatform(
     KB_GATEWAY_PORT: String(port),
     ...options.env,
   };
-  const started = await Promise.all(only.map(async (name) => [name, await spawnService(name, env)] as const));
+  // Each service keeps its collections in its own database, as deployments do: on FerretDB's SQLite backend a
+  // database is one file with one writer at a time, so one service's writes never queue behind another's.
+  const envOf = (name: ServiceName) => ({ ...env, KB_MONGO_URL: `${env.KB_MONGO_URL}_${name}` });
+  const started = await Promise.all(
+    only.map(async (name) => [name, await spawnService(name, envOf(name))] as const),
+  );
   const processes = new Map<ServiceName, ServiceProcess>(started);
   return {
     env,
+    envOf,
     gatewayUrl: `http://127.0.0.1:${port}`,
     processes,
     async stop() {

@@ -27,7 +27,9 @@ describe('stored credentials', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 1_500));
 
-    const connection = await mongoose.createConnection(platform.env.KB_MONGO_URL ?? '').asPromise();
+    const connection = await mongoose
+      .createConnection(platform.envOf('tenant').KB_MONGO_URL ?? '')
+      .asPromise();
     try {
       const db = connection.db;
       if (!db) throw new Error('no database handle');

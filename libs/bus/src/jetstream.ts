@@ -20,12 +20,20 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type BatchObservableResult, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { type Caller, extractTraceContext, headersMatch, stampHeaders } from './headers.js';
+import {
+  busDurations,
+  consumerLagGauges,
+  messagingAttributes,
+  planLabel,
+  secondsSince,
+  subjectTemplate,
+  tracer,
+} from './telemetry.js';
 import { verifyMessageContext } from './verify.js';
 
-const tracer = trace.getTracer('@kb/bus');
 const nanos = (ms: number) => ms * 1_000_000;
 
 /** Creates the platform's streams, or updates their subjects; safe to call from every replica at start. */
@@ -76,28 +84,36 @@ export function createPublisher(nc: NatsConnection): Publisher {
     js,
     async publish(subject, schema, body, caller, msgId) {
       parse(schema, body, 'message');
-      return tracer.startActiveSpan(
-        `${subject.split('.').slice(3).join('.')} publish`,
-        { kind: SpanKind.PRODUCER },
-        async (span) => {
-          span.setAttributes({
-            'messaging.system': 'nats',
-            'kb.org_id': caller.context.org,
-            'kb.workspace_id': caller.context.ws,
-          });
-          try {
-            return await js.publish(subject, JSON.stringify(body), {
-              msgID: msgId,
-              headers: stampHeaders(caller, msgId),
-              timeout: 5_000,
-            });
-          } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR });
-            throw unavailable('the message bus did not acknowledge the message', 1, error);
-          } finally {
-            span.end();
-          }
-        },
+      const payload = JSON.stringify(body);
+      // As the caller's tenant: the PRODUCER span carries it, and its context travels in the headers.
+      return runWithTenant(caller.context, () =>
+        tracer.startActiveSpan(
+          `publish ${subjectTemplate(subject)}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: messagingAttributes({
+              operation: 'publish',
+              subject,
+              bytes: Buffer.byteLength(payload),
+              messageId: msgId,
+            }),
+          },
+          async (span) => {
+            try {
+              return await js.publish(subject, payload, {
+                msgID: msgId,
+                headers: stampHeaders(caller, msgId),
+                timeout: 5_000,
+              });
+            } catch (error) {
+              span.setAttribute('error.type', 'unavailable');
+              span.setStatus({ code: SpanStatusCode.ERROR });
+              throw unavailable('the message bus did not acknowledge the message', 1, error);
+            } finally {
+              span.end();
+            }
+          },
+        ),
       );
     },
   };
@@ -159,6 +175,16 @@ export async function consumeDurable<T extends TSchema>(
   const consumer = await js.consumers.get(stream.name, durable);
   const messages = await consumer.consume({ max_messages: concurrency });
   const pending = new Set<Promise<void>>();
+  const gauges = consumerLagGauges();
+  const labels = { stream: stream.name, consumer: durable };
+  // One server round trip per scrape feeds both gauges.
+  const observeLag = async (result: BatchObservableResult) => {
+    const info = await consumer.info().catch(() => null);
+    if (!info) return;
+    result.observe(gauges.pending, info.num_pending, labels);
+    result.observe(gauges.ackPending, info.num_ack_pending, labels);
+  };
+  gauges.meter.addBatchObservableCallback(observeLag, [gauges.pending, gauges.ackPending]);
 
   async function deadLetter(msg: JsMsg, reason: string): Promise<void> {
     const h = natsHeaders();
@@ -189,42 +215,55 @@ export async function consumeDurable<T extends TSchema>(
       return;
     }
     const parent = extractTraceContext(msg.headers);
-    await tracer.startActiveSpan(
-      `${stream.name} process`,
-      { kind: SpanKind.CONSUMER },
-      parent,
-      async (span) => {
-        span.setAttributes({
-          'kb.org_id': tenant.org,
-          'kb.workspace_id': tenant.ws,
-          'messaging.system': 'nats',
-        });
-        const messageLog = log.child({
-          org_id: tenant.org,
-          workspace_id: tenant.ws,
-          request_id: tenant.rid,
-          seq: msg.seq,
-        });
-        try {
-          const body = parse(options.schema, msg.json(), 'message');
-          await runWithTenant(tenant, () => options.handler(body, { tenant, msg, log: messageLog }));
-          msg.ack();
-        } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          const permanent = isAppError(error) && error.status >= 400 && error.status < 500;
-          const attempt = msg.info.deliveryCount;
-          if (permanent || attempt >= maxDeliver) {
-            const reason = error instanceof Error ? error.message : 'handler failed';
-            messageLog.error({ err: error, attempt }, 'message dead-lettered');
-            await deadLetter(msg, reason);
-          } else {
-            messageLog.warn({ err: error, attempt }, 'message failed; will be redelivered');
-            msg.nak(backoff[Math.min(attempt - 1, backoff.length - 1)]);
+    const started = performance.now();
+    let outcome = 'ok';
+    await runWithTenant(tenant, () =>
+      tracer.startActiveSpan(
+        `process ${stream.name}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: messagingAttributes({
+            operation: 'process',
+            subject: msg.subject,
+            bytes: msg.data.length,
+            messageId: msg.headers?.get('Nats-Msg-Id') || undefined,
+            consumerGroup: durable,
+          }),
+        },
+        parent,
+        async (span) => {
+          span.setAttribute('messaging.nats.delivery_count', msg.info.deliveryCount);
+          const messageLog = log.child({ seq: msg.seq });
+          try {
+            const body = parse(options.schema, msg.json(), 'message');
+            await options.handler(body, { tenant, msg, log: messageLog });
+            msg.ack();
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            const permanent = isAppError(error) && error.status >= 400 && error.status < 500;
+            const attempt = msg.info.deliveryCount;
+            if (permanent || attempt >= maxDeliver) {
+              const reason = error instanceof Error ? error.message : 'handler failed';
+              messageLog.error({ err: error, attempt }, 'message dead-lettered');
+              outcome = 'dead-lettered';
+              await deadLetter(msg, reason);
+            } else {
+              messageLog.warn({ err: error, attempt }, 'message failed; will be redelivered');
+              outcome = 'retry';
+              msg.nak(backoff[Math.min(attempt - 1, backoff.length - 1)]);
+            }
+            span.setAttribute('error.type', outcome);
+          } finally {
+            span.end();
+            busDurations().consumer.record(secondsSince(started), {
+              stream: stream.name,
+              consumer: durable,
+              outcome,
+              plan: planLabel(tenant.plan),
+            });
           }
-        } finally {
-          span.end();
-        }
-      },
+        },
+      ),
     );
   }
 
@@ -240,6 +279,7 @@ export async function consumeDurable<T extends TSchema>(
 
   return {
     async stop(timeoutMs = 8_000) {
+      gauges.meter.removeBatchObservableCallback(observeLag, [gauges.pending, gauges.ackPending]);
       await messages.close();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
       await Promise.race([Promise.allSettled([loop, ...pending]), deadline]);

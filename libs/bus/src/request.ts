@@ -9,13 +9,12 @@ import {
   tenantSubject,
 } from '@kb/contracts';
 import { AppError } from '@kb/errors';
-import { ORG_LEVEL } from '@kb/tenancy';
+import { ORG_LEVEL, runWithTenant } from '@kb/tenancy';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { fromReply, fromRequestError } from './errors.js';
 import { type Caller, stampHeaders } from './headers.js';
-
-const tracer = trace.getTracer('@kb/bus');
+import { messagingAttributes, tracer } from './telemetry.js';
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -31,7 +30,8 @@ export type Requester = <K extends OperationName>(
 /**
  * Request/reply on a tenant subject built from the caller's verified context. The request is validated
  * before it leaves and the reply before it is returned; failures surface as AppErrors (503 for no
- * responders and timeouts, the service's own problem otherwise).
+ * responders and timeouts, the service's own problem otherwise). The request runs as the caller's tenant,
+ * so its CLIENT span (and anything under it) carries that tenant.
  */
 export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: number } = {}): Requester {
   return async (op, caller, body, options = {}) => {
@@ -42,37 +42,34 @@ export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: numb
       ? sysSubject(spec.op)
       : tenantSubject({ org, ws: ws === ORG_LEVEL ? null : ws }, spec.op);
     parse(spec.request, body, 'request');
-    return tracer.startActiveSpan(
-      `${spec.op} request`,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'messaging.system': 'nats',
-          'messaging.destination.name': spec.op,
-          'kb.org_id': org,
-          'kb.workspace_id': ws,
+    const payload = JSON.stringify(body);
+    return runWithTenant(caller.context, () =>
+      tracer.startActiveSpan(
+        `send ${spec.op}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: messagingAttributes({ operation: 'send', subject, bytes: Buffer.byteLength(payload) }),
         },
-      },
-      async (span) => {
-        try {
-          const reply = await nc
-            .request(subject, JSON.stringify(body), { timeout, headers: stampHeaders(caller) })
-            .catch((error: unknown) => {
-              throw fromRequestError(error, spec.service, timeout);
-            });
-          const problem = fromReply(reply);
-          if (problem) throw problem;
-          return parse(spec.response, reply.json(), 'reply') as ResponseOf<typeof op>;
-        } catch (error) {
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            message: error instanceof AppError ? error.code : 'error',
-          });
-          throw error;
-        } finally {
-          span.end();
-        }
-      },
+        async (span) => {
+          try {
+            const reply = await nc
+              .request(subject, payload, { timeout, headers: stampHeaders(caller) })
+              .catch((error: unknown) => {
+                throw fromRequestError(error, spec.service, timeout);
+              });
+            const problem = fromReply(reply);
+            if (problem) throw problem;
+            return parse(spec.response, reply.json(), 'reply') as ResponseOf<typeof op>;
+          } catch (error) {
+            const code = error instanceof AppError ? error.code : 'error';
+            span.setAttribute('error.type', code);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      ),
     );
   };
 }

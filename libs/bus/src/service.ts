@@ -15,12 +15,11 @@ import type { Logger } from '@kb/log';
 import { authorizeSubject, type ContextVerifier, runWithTenant, type TenantContext } from '@kb/tenancy';
 import { type Service, type ServiceMsg, Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { toBusProblem } from './errors.js';
 import { extractTraceContext, headersMatch } from './headers.js';
+import { busDurations, messagingAttributes, planLabel, secondsSince, tracer } from './telemetry.js';
 import { verifyMessageContext } from './verify.js';
-
-const tracer = trace.getTracer('@kb/bus');
 
 export interface HandlerContext {
   tenant: TenantContext;
@@ -101,41 +100,50 @@ export async function serveOperations<S extends ServiceName>(
 
   async function handle(msg: ServiceMsg, op: OperationName, handler: Handler<OperationName>): Promise<void> {
     const spec = OPERATIONS[op];
+    const started = performance.now();
     const parent = extractTraceContext(msg.headers);
-    await tracer.startActiveSpan(
-      `${spec.op} handle`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': spec.op },
-      },
-      parent,
-      async (span: Span) => {
-        let tenant: TenantContext;
-        try {
-          tenant = verifyMessageContext(msg, options.verifier);
-          authorizeSubject(tenant, msg.subject, spec.scope);
-          if (!headersMatch(msg.headers, tenant))
-            throw unauthorized('tenant headers do not match the tenant context');
-        } catch (error) {
-          refuse(msg, span, error);
-          return;
-        }
-        span.setAttributes({ 'kb.org_id': tenant.org, 'kb.workspace_id': tenant.ws });
+    const span = {
+      kind: SpanKind.SERVER,
+      attributes: messagingAttributes({ operation: 'process', subject: msg.subject, bytes: msg.data.length }),
+    };
+    const record = (outcome: string, plan?: string) =>
+      busDurations().server.record(secondsSince(started), {
+        operation: spec.op,
+        outcome,
+        plan: planLabel(plan),
+      });
+    let tenant: TenantContext;
+    try {
+      tenant = verifyMessageContext(msg, options.verifier);
+      authorizeSubject(tenant, msg.subject, spec.scope);
+      if (!headersMatch(msg.headers, tenant))
+        throw unauthorized('tenant headers do not match the tenant context');
+    } catch (error) {
+      tracer.startActiveSpan(`process ${spec.op}`, span, parent, (refused) => refuse(msg, refused, error));
+      record('refused');
+      return;
+    }
+    // The span starts as the verified tenant, so it and everything under it carry the tenant.
+    await runWithTenant(tenant, () =>
+      tracer.startActiveSpan(`process ${spec.op}`, span, parent, async (active: Span) => {
         const requestLog = log.child({ op: spec.op });
-        await runWithTenant(tenant, async () => {
-          try {
-            const request = parse(spec.request, decode(msg), 'request');
-            const response = await handler(request, { tenant, subject: msg.subject, log: requestLog });
-            msg.respond(JSON.stringify(parse(spec.response, response, 'response')));
-          } catch (error) {
-            const { status, problem } = toBusProblem(error);
-            if (!isAppError(error)) requestLog.error({ err: error }, 'handler failed');
-            span.setStatus({ code: SpanStatusCode.ERROR, message: problem.code });
-            msg.respondError(status, problem.detail, JSON.stringify(problem));
-          }
-        });
-        span.end();
-      },
+        let outcome = 'ok';
+        try {
+          const request = parse(spec.request, decode(msg), 'request');
+          const response = await handler(request, { tenant, subject: msg.subject, log: requestLog });
+          msg.respond(JSON.stringify(parse(spec.response, response, 'response')));
+        } catch (error) {
+          const { status, problem } = toBusProblem(error);
+          if (!isAppError(error)) requestLog.error({ err: error }, 'handler failed');
+          outcome = problem.code;
+          active.setAttribute('error.type', problem.code);
+          active.setStatus({ code: SpanStatusCode.ERROR, message: problem.code });
+          msg.respondError(status, problem.detail, JSON.stringify(problem));
+        } finally {
+          active.end();
+          record(outcome, tenant.plan);
+        }
+      }),
     );
   }
 
@@ -151,6 +159,7 @@ export async function serveOperations<S extends ServiceName>(
     };
     log.warn({ refusal }, 'refused message');
     options.onRefused?.(refusal);
+    span.setAttribute('error.type', 'refused');
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'refused' });
     span.end();
     msg.respondError(status, problem.detail, JSON.stringify(problem));

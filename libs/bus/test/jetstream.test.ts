@@ -1,22 +1,28 @@
 import { HEADERS, type StreamSpec, UsageEvent } from '@kb/contracts';
-import { newId } from '@kb/tenancy';
+import { InMemorySpanExporter, startTelemetry, type Telemetry } from '@kb/telemetry';
+import { newId, tryCurrentTenant } from '@kb/tenancy';
 import { uniqueName } from '@kb/testing';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consumeDurable, createPublisher, ensureStreams } from '../src/jetstream.js';
 import { caller, log, natsConnection, signer, tenant, verifier } from './helpers.js';
 
 let nc: NatsConnection;
 let jsm: JetStreamManager;
+let telemetry: Telemetry;
+const exporter = new InMemorySpanExporter();
 
 beforeAll(async () => {
+  telemetry = startTelemetry({ service: 'bus-test', version: '0', exporter, tenant: tryCurrentTenant });
   nc = await natsConnection();
   jsm = await jetstreamManager(nc);
 });
 
 afterAll(async () => {
   await nc.drain();
+  await telemetry.shutdown();
 });
 
 /** A private stream per test, shaped like the platform's usage stream, plus its own dead-letter stream. */
@@ -86,6 +92,46 @@ describe('JetStream publish and durable consume', () => {
     await expect(
       createPublisher(nc).publish(subjectFor(c.context, metric), UsageEvent, bad, c, 'x'),
     ).rejects.toThrow(/message\.value/);
+  });
+
+  it('continues the publisher’s trace in the consumer’s span, both tagged with the tenant', async () => {
+    const { stream, metric } = await privateStreams();
+    const c = caller();
+    let handlerTrace: string | undefined;
+    const consumer = await consumeDurable(nc, {
+      stream,
+      durable: 'traced',
+      schema: UsageEvent,
+      scope: null,
+      verifier,
+      log,
+      handler: async () => {
+        handlerTrace = trace.getActiveSpan()?.spanContext().traceId;
+      },
+    });
+    const event = usageEvent(c.context);
+    const traceId = await trace.getTracer('test').startActiveSpan('caller', async (span) => {
+      await createPublisher(nc).publish(subjectFor(c.context, metric), UsageEvent, event, c, event.event_id);
+      span.end();
+      return span.spanContext().traceId;
+    });
+    await vi.waitFor(() => expect(handlerTrace).toBe(traceId), { timeout: 10_000 });
+    await consumer.stop();
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    const producer = spans.find((s) => s.kind === SpanKind.PRODUCER);
+    const consumed = spans.find((s) => s.kind === SpanKind.CONSUMER);
+    expect(producer?.name).toBe(`publish kb.*.*.metering.${metric}`);
+    expect(consumed?.name).toBe(`process ${stream.name}`);
+    expect(consumed?.parentSpanContext?.spanId).toBe(producer?.spanContext().spanId);
+    for (const span of [producer, consumed]) {
+      expect(span?.attributes).toMatchObject({
+        'kb.org_id': c.context.org,
+        'kb.workspace_id': c.context.ws,
+        'messaging.system': 'nats',
+        'messaging.message.id': event.event_id,
+      });
+    }
+    expect(consumed?.attributes['messaging.consumer.group.name']).toBe('traced');
   });
 
   it('acks after success and redelivers failures with bounded attempts, then dead-letters', async () => {

@@ -1,8 +1,9 @@
 import { HEADERS, tenantSubject } from '@kb/contracts';
 import { AppError } from '@kb/errors';
 import { InMemorySpanExporter, startTelemetry, type Telemetry } from '@kb/telemetry';
+import { tryCurrentTenant } from '@kb/tenancy';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRequester } from '../src/request.js';
@@ -16,7 +17,7 @@ const exporter = new InMemorySpanExporter();
 const refusals: { reason: string; status: number }[] = [];
 
 beforeAll(async () => {
-  telemetry = startTelemetry({ service: 'bus-test', version: '0', exporter });
+  telemetry = startTelemetry({ service: 'bus-test', version: '0', exporter, tenant: tryCurrentTenant });
   nc = await natsConnection();
   served = await serveOperations(nc, {
     name: 'search',
@@ -213,16 +214,33 @@ describe('request/reply with verified tenant context', () => {
     expect(stampedHeaders?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });
 
-  it('continues the caller’s trace in the handler’s span', async () => {
+  it('continues the caller’s trace in the handler’s span, both tagged with the tenant and messaging attributes', async () => {
+    const c = caller();
     const traceId = await trace.getTracer('test').startActiveSpan('caller', async (span) => {
-      await createRequester(nc)('search.status', caller(), {});
+      await createRequester(nc)('search.status', c, {});
       span.end();
       return span.spanContext().traceId;
     });
-    await vi.waitFor(() =>
-      expect(exporter.getFinishedSpans().some((s) => s.name === 'search.status handle')).toBe(true),
-    );
-    const handled = exporter.getFinishedSpans().filter((s) => s.name === 'search.status handle');
-    expect(handled.some((s) => s.spanContext().traceId === traceId)).toBe(true);
+    const inTrace = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    await vi.waitFor(() => expect(inTrace().some((s) => s.name === 'process search.status')).toBe(true));
+    const client = inTrace().find((s) => s.name === 'send search.status');
+    const server = inTrace().find((s) => s.name === 'process search.status');
+    expect(client?.kind).toBe(SpanKind.CLIENT);
+    expect(server?.kind).toBe(SpanKind.SERVER);
+    expect(server?.parentSpanContext?.spanId).toBe(client?.spanContext().spanId);
+    for (const span of [client, server]) {
+      expect(span?.attributes).toMatchObject({
+        'kb.org_id': c.context.org,
+        'kb.workspace_id': c.context.ws,
+        'messaging.system': 'nats',
+        'messaging.destination.name': tenantSubject(
+          { org: c.context.org, ws: c.context.ws },
+          'search.status',
+        ),
+        'messaging.destination.template': 'kb.*.*.search.status',
+      });
+    }
+    expect(client?.attributes['messaging.operation.type']).toBe('send');
+    expect(server?.attributes['messaging.operation.type']).toBe('process');
   });
 });

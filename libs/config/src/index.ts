@@ -80,6 +80,11 @@ const baseProperties = {
   KB_LOG_LEVEL: Env.logLevel(),
   KB_CONTEXT_SECRET: Env.secret(),
   KB_OTLP_ENDPOINT: Env.optionalUrl(),
+  /** Share of new traces sampled (0..1) unless an organization has its own ratio (NATS KV `kb-sampling`). */
+  KB_TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 1 }),
+  /** Serves `GET /metrics` (Prometheus text) on this port when set; the gateway also answers it on its own port. */
+  KB_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  KB_METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   KB_INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
 };
 

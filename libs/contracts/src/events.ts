@@ -41,10 +41,33 @@ export const USAGE_METRICS = [
   'chunks_stored',
   'searches',
 ] as const;
+
+/** Most requests one `api_calls` event describes in `activity` (errors are kept before successes). */
+export const ACTIVITY_PER_EVENT_MAX = 20;
+
+/** One request the gateway answered, as operators see it in an organization's activity. */
+export const RequestActivity = Type.Object({
+  /** When the request arrived. */
+  at: Timestamp,
+  /** Method and route pattern, e.g. `POST /v1/search`. */
+  route: Type.String({ minLength: 1, maxLength: 256 }),
+  status: Type.Integer({ minimum: 100, maximum: 599 }),
+  duration_ms: Type.Number({ minimum: 0 }),
+  /** The W3C trace id of the request (its `traceparent`), when it had one. */
+  trace_id: Type.Union([Type.String({ pattern: '^[0-9a-f]{32}$' }), Type.Null()]),
+  request_id: Type.String({ minLength: 1, maxLength: 128 }),
+});
+export type RequestActivity = Static<typeof RequestActivity>;
+
 export const UsageEvent = Type.Object({
   ...EventBase,
   metric: Type.Union(USAGE_METRICS.map((metric) => Type.Literal(metric))),
   value: Type.Number(),
+  /**
+   * `api_calls` events from the gateway: the requests they count (and those refused with 429, which they do
+   * not), at most ACTIVITY_PER_EVENT_MAX of them; they feed the operator's activity list.
+   */
+  activity: Type.Optional(Type.Array(RequestActivity, { maxItems: ACTIVITY_PER_EVENT_MAX })),
 });
 export type UsageEvent = Static<typeof UsageEvent>;
 

@@ -1,3 +1,4 @@
+export * from './activity.js';
 export * from './common.js';
 export * from './documents.js';
 export * from './events.js';

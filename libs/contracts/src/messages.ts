@@ -1,5 +1,6 @@
 import type { Scope } from '@kb/tenancy';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { ActivityList } from './activity.js';
 import { KeyId, ListOf, ListQuery, OrgId, WorkspaceId } from './common.js';
 import {
   CreateDocumentRequest,
@@ -172,6 +173,14 @@ export const OPERATIONS = {
     scope: null,
     request: QuotaCheck,
     response: QuotaItem,
+  }),
+  // The operator's view of an organization's recent requests and jobs (organization-level subject).
+  'usage.activity.list': define({
+    service: 'usage',
+    op: 'usage.activity.list',
+    scope: 'operator',
+    request: ListQuery,
+    response: ActivityList,
   }),
 } as const;
 

@@ -98,6 +98,14 @@ export const STREAMS = {
 export const SERVICE_NAMES = ['tenant', 'ingestion', 'search', 'usage'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
+/**
+ * The NATS KV bucket of per-organization trace sampling ratios, which every service watches: key = an
+ * organization id (or `default` for the base ratio), value = a ratio from 0 to 1 as text. Deleting a key
+ * returns to the configured base.
+ */
+export const SAMPLING_BUCKET = 'kb-sampling';
+export const SAMPLING_DEFAULT_KEY = 'default';
+
 /** Headers stamped on every tenant message. */
 export const HEADERS = {
   org: 'Kb-Org',

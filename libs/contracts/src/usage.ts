@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Timestamp } from './common.js';
+import { OrgId, Timestamp, WorkspaceId } from './common.js';
 import { USAGE_METRICS, type UsageEvent } from './events.js';
 import { type PlanLimits, PlanName } from './plans.js';
-import { type TenantRef, usageSubject } from './subjects.js';
+import { eventSubject, type TenantRef, usageSubject } from './subjects.js';
 
 /** Usage reports and quotas: the bodies of `GET /v1/usage`, `GET /v1/quotas` and the usage service's replies. */
 
@@ -96,3 +96,31 @@ export const QuotaCheck = Type.Object(
   { additionalProperties: false },
 );
 export type QuotaCheck = Static<typeof QuotaCheck>;
+
+/** Shares of a quota at which a warning event is published: once per tenant, quota and calendar month. */
+export const QUOTA_WARNING_THRESHOLDS = [80, 100] as const;
+export type QuotaWarningThreshold = (typeof QUOTA_WARNING_THRESHOLDS)[number];
+
+/**
+ * `kb.<org>.<ws>.evt.quota.warning` (KB_EVENTS; `_` as `<ws>` for the organization as a whole), published by
+ * the usage service when a tenant's use of a quota reaches a threshold. `event_id` (also the `Nats-Msg-Id`)
+ * is derived from tenant, quota, threshold and period, so consumers can drop a repeated warning by its id.
+ */
+export const quotaWarningSubject = (tenant: TenantRef): string => eventSubject(tenant, 'quota.warning');
+
+export const QuotaWarning = Type.Object({
+  v: Type.Literal(1),
+  event_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  org_id: OrgId,
+  /** The workspace whose quota it is; null for the organization's plan as a whole. */
+  workspace_id: Type.Union([WorkspaceId, Type.Null()]),
+  occurred_at: Timestamp,
+  plan: PlanName,
+  metric: QuotaMetricSchema,
+  threshold: Type.Union(QUOTA_WARNING_THRESHOLDS.map((threshold) => Type.Literal(threshold))),
+  limit: Type.Integer({ minimum: 0 }),
+  used: Type.Number(),
+  /** The calendar month (UTC, `YYYY-MM`) the warning is for. */
+  period: Type.String({ pattern: '^\\d{4}-\\d{2}$' }),
+});
+export type QuotaWarning = Static<typeof QuotaWarning>;

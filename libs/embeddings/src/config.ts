@@ -1,4 +1,5 @@
 import { AppError } from '@kb/errors';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Static, Type } from '@sinclair/typebox';
 import { createLocalEmbedder } from './local.js';
 import { createOpenAiEmbedder } from './openai.js';
@@ -22,7 +23,47 @@ export type EmbeddingConfig = Static<typeof EmbeddingConfigSchema>;
 
 /** The configured dense embedder; `openai` needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL. */
 export function createEmbedder(config: EmbeddingConfig): DenseEmbedder {
-  if (config.KB_EMBEDDER === 'local') return createLocalEmbedder({ dimension: config.KB_EMBEDDING_DIMENSION });
+  return traced(createConfiguredEmbedder(config));
+}
+
+const tracer = trace.getTracer('@kb/embeddings');
+
+/**
+ * Each `embed` call as an `embed` span (provider, number of texts, dimension; never the texts), so a trace
+ * shows embedding time whether the provider runs in process or over HTTP (its request is a child span).
+ */
+function traced(embedder: DenseEmbedder): DenseEmbedder {
+  return {
+    id: embedder.id,
+    dimension: embedder.dimension,
+    embed: (texts, options) =>
+      tracer.startActiveSpan(
+        'embed',
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: {
+            'kb.embedder': embedder.id,
+            'kb.embedding.texts': texts.length,
+            'kb.embedding.dimension': embedder.dimension,
+          },
+        },
+        async (span) => {
+          try {
+            return await embedder.embed(texts, options);
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      ),
+  };
+}
+
+function createConfiguredEmbedder(config: EmbeddingConfig): DenseEmbedder {
+  if (config.KB_EMBEDDER === 'local')
+    return createLocalEmbedder({ dimension: config.KB_EMBEDDING_DIMENSION });
   if (!config.KB_EMBEDDING_URL || !config.KB_EMBEDDING_MODEL) {
     throw new AppError('internal', 'KB_EMBEDDER=openai needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL');
   }

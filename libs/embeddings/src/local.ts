@@ -47,7 +47,8 @@ function features(text: string): Map<string, number> {
     if (i + 1 < words.length) add(`b:${word} ${words[i + 1]}`, BIGRAM_WEIGHT);
     const marked = `<${word}>`;
     for (const n of NGRAM_SIZES) {
-      for (let start = 0; start + n <= marked.length; start++) add(`c:${marked.slice(start, start + n)}`, NGRAM_WEIGHT);
+      for (let start = 0; start + n <= marked.length; start++)
+        add(`c:${marked.slice(start, start + n)}`, NGRAM_WEIGHT);
     }
   }
   return counts;

@@ -6,7 +6,11 @@ import { createEmbedder } from './config.js';
 import { createOpenAiEmbedder } from './openai.js';
 
 /** A small OpenAI-compatible server whose behaviour each test scripts. */
-type Behaviour = (body: { model: string; input: string[] }, req: IncomingMessage, res: ServerResponse) => void;
+type Behaviour = (
+  body: { model: string; input: string[] },
+  req: IncomingMessage,
+  res: ServerResponse,
+) => void;
 
 let server: Server;
 let baseUrl: string;
@@ -21,7 +25,11 @@ const answer =
   (body, _req, res) => {
     res.setHeader('content-type', 'application/json');
     // Out of order on purpose: clients must sort by index.
-    const data = body.input.map((text, index) => ({ object: 'embedding', index, embedding: vectorFor(text, dimension) }));
+    const data = body.input.map((text, index) => ({
+      object: 'embedding',
+      index,
+      embedding: vectorFor(text, dimension),
+    }));
     res.end(JSON.stringify({ object: 'list', data: data.reverse(), model: body.model }));
   };
 
@@ -53,7 +61,13 @@ beforeEach(() => {
 
 describe('OpenAI-compatible embedder', () => {
   it('batches, sends the model and key, and returns vectors in input order', async () => {
-    const embedder = createOpenAiEmbedder({ baseUrl: `${baseUrl}/`, model: 'm1', dimension: 4, apiKey: 'sk-test', batchSize: 2 });
+    const embedder = createOpenAiEmbedder({
+      baseUrl: `${baseUrl}/`,
+      model: 'm1',
+      dimension: 4,
+      apiKey: 'sk-test',
+      batchSize: 2,
+    });
     const texts = ['a', 'bb', 'ccc', 'dddd', ''];
     const vectors = await embedder.embed(texts);
     expect(vectors).toEqual(texts.map((t) => vectorFor(t === '' ? ' ' : t, 4)));
@@ -132,7 +146,12 @@ describe('OpenAI-compatible embedder', () => {
   });
 
   it('reports an unreachable provider as unavailable', async () => {
-    const embedder = createOpenAiEmbedder({ baseUrl: 'http://127.0.0.1:1/v1', model: 'm', dimension: 4, retries: 0 });
+    const embedder = createOpenAiEmbedder({
+      baseUrl: 'http://127.0.0.1:1/v1',
+      model: 'm',
+      dimension: 4,
+      retries: 0,
+    });
     const error = (await embedder.embed(['x']).catch((e: unknown) => e)) as AppError;
     expect(error.code).toBe('service-unavailable');
     expect(error.message).toMatch(/unreachable/);
@@ -155,6 +174,8 @@ describe('OpenAI-compatible embedder', () => {
     });
     expect(await remote.embed(['x'])).toEqual([vectorFor('x', 4)]);
     expect(createEmbedder({ KB_EMBEDDER: 'local', KB_EMBEDDING_DIMENSION: 32 }).dimension).toBe(32);
-    expect(() => createEmbedder({ KB_EMBEDDER: 'openai', KB_EMBEDDING_DIMENSION: 4 })).toThrow(/KB_EMBEDDING_URL/);
+    expect(() => createEmbedder({ KB_EMBEDDER: 'openai', KB_EMBEDDING_DIMENSION: 4 })).toThrow(
+      /KB_EMBEDDING_URL/,
+    );
   });
 });

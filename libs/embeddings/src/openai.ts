@@ -133,7 +133,10 @@ function parseAnswer(body: string, expected: number, dimension: number): number[
     const index = typeof item?.index === 'number' ? item.index : position;
     const embedding = item?.embedding;
     if (!Array.isArray(embedding) || !embedding.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new AppError('internal', 'embedding provider returned an embedding that is not a list of numbers');
+      throw new AppError(
+        'internal',
+        'embedding provider returned an embedding that is not a list of numbers',
+      );
     }
     if (embedding.length !== dimension) {
       throw new AppError(

@@ -3,16 +3,18 @@ import { hostname } from 'node:os';
 import { connectNats, type NatsConnection } from '@kb/bus';
 import { type BaseEnv, ConfigError, loadConfig } from '@kb/config';
 import { createLogger, type Logger } from '@kb/log';
-import { startTelemetry } from '@kb/telemetry';
+import { startTelemetry, type Telemetry } from '@kb/telemetry';
 import {
   type ContextSigner,
   type ContextVerifier,
   createContextSigner,
   createContextVerifier,
   tenantLogFields,
+  tryCurrentTenant,
 } from '@kb/tenancy';
 import type { Static, TObject } from '@sinclair/typebox';
 import { handleProcessSignals } from './process.js';
+import { followSampling } from './sampling.js';
 import { createShutdown, type ShutdownRegistry } from './shutdown.js';
 
 export interface ServiceDeps<C> {
@@ -24,6 +26,8 @@ export interface ServiceDeps<C> {
   signer: ContextSigner;
   version: string;
   instance: string;
+  /** The process's telemetry: sampling policy and the Prometheus metrics endpoint. */
+  telemetry: Telemetry;
 }
 
 export interface ServiceDefinition<T extends TObject> {
@@ -38,8 +42,8 @@ export interface ServiceDefinition<T extends TObject> {
 
 /**
  * The common life of a service process: validate the environment (exit 1 naming the bad variables), start
- * telemetry, connect to NATS, start, log `ready`; on SIGTERM stop intake, drain NATS, close stores and
- * flush telemetry within 10 s.
+ * telemetry, connect to NATS, follow the sampling bucket, serve metrics (`KB_METRICS_PORT`), start, log
+ * `ready`; on SIGTERM stop intake, drain NATS, close stores and flush telemetry within 10 s.
  */
 export async function runService<T extends TObject>(definition: ServiceDefinition<T>): Promise<void> {
   let config: Static<T> & Static<typeof BaseEnv>;
@@ -57,6 +61,8 @@ export async function runService<T extends TObject>(definition: ServiceDefinitio
     version,
     instance,
     otlpEndpoint: config.KB_OTLP_ENDPOINT,
+    sampleRatio: config.KB_TRACE_SAMPLE_RATIO,
+    tenant: tryCurrentTenant,
   });
   const log = createLogger({
     service: definition.name,
@@ -71,6 +77,13 @@ export async function runService<T extends TObject>(definition: ServiceDefinitio
   try {
     const nc = await connectNats(config.KB_NATS_URL, `kb-${definition.name}-${instance}`, log);
     shutdown.register('drain', 'nats', () => (nc.isClosed() ? undefined : nc.drain()));
+    const sampling = followSampling(nc, telemetry.sampling, log);
+    shutdown.register('intake', 'sampling', () => sampling.stop());
+    if (config.KB_METRICS_PORT !== undefined) {
+      const metrics = await telemetry.metrics.listen(config.KB_METRICS_PORT, config.KB_METRICS_HOST);
+      shutdown.register('close', 'metrics', () => metrics.close());
+      log.info({ metrics_port: metrics.port }, 'metrics listening');
+    }
     await definition.start({
       config,
       log,
@@ -80,6 +93,7 @@ export async function runService<T extends TObject>(definition: ServiceDefinitio
       signer: createContextSigner(config.KB_CONTEXT_SECRET),
       version,
       instance,
+      telemetry,
     });
     log.info({ pid: process.pid }, 'ready');
   } catch (error) {

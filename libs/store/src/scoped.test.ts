@@ -62,6 +62,43 @@ describe('scoped repositories', () => {
     expect(aggregated).toEqual([{ n: 1 }]);
   });
 
+  it('answer a lookup by id only inside their scope', async () => {
+    // `{_id}` alone is served by the primary key, then checked against the scope: another tenant's id, even
+    // an org-level document of the same organization, is invisible and untouchable through every method.
+    const orgLevel = { org_id: 'org_a', workspace_id: null };
+    expect(await notes.in(A).findOne({ _id: 'n4' })).toBeNull();
+    expect(await notes.in(orgLevel).findOne({ _id: 'n1' })).toBeNull();
+    expect((await notes.in(orgLevel).findOne({ _id: 'n4' }))?.text).toBe('org-level');
+    expect(await notes.in(A).updateOne({ _id: 'n3' }, { $set: { text: 'stolen' } })).toEqual({
+      matched: 0,
+      modified: 0,
+    });
+    expect(await notes.in(A).findOneAndUpdate({ _id: 'n3' }, { $set: { text: 'stolen' } })).toBeNull();
+    expect(await notes.in(A).findOneAndUpdate({ _id: 'n4' }, { $set: { text: 'stolen' } })).toBeNull();
+    expect(await notes.in(A).deleteOne({ _id: 'n4' })).toBe(0);
+    expect((await notes.in(B).findOne({ _id: 'n3' }))?.text).toBe('b1');
+    expect((await notes.in(orgLevel).findOne({ _id: 'n4' }))?.text).toBe('org-level');
+    // Inside the scope the same calls work, and the scope-change guard still applies.
+    await notes.in(B).create({ _id: 'n5', text: 'b2' });
+    expect(await notes.in(B).findOneAndUpdate({ _id: 'n5' }, { $set: { text: 'b2!' } })).toMatchObject({
+      text: 'b2!',
+    });
+    expect(
+      await notes
+        .in(B)
+        .findOneAndUpdate({ _id: 'n5' }, { $set: { text: 'b2?' } }, { returnDocument: 'before' }),
+    ).toMatchObject({ text: 'b2!' });
+    expect(await notes.in(B).updateOne({ _id: 'n5' }, { $set: { text: 'b3' } })).toEqual({
+      matched: 1,
+      modified: 1,
+    });
+    await expect(notes.in(B).findOneAndUpdate({ _id: 'n5' }, { $set: { org_id: 'org_a' } })).rejects.toThrow(
+      UnscopedQueryError,
+    );
+    expect(await notes.in(B).deleteOne({ _id: 'n5' })).toBe(1);
+    expect(await notes.in(B).findOne({ _id: 'n5' })).toBeNull();
+  });
+
   it('refuse an update that moves a document to another scope', async () => {
     await expect(notes.in(A).updateOne({ _id: 'n1' }, { $set: { org_id: 'org_b' } })).rejects.toThrow(
       UnscopedQueryError,

@@ -242,14 +242,33 @@ function bindScope<TDoc, K extends keyof TDoc & string>(
     if (touched.length > 0) throw new UnscopedQueryError(`an update may not change ${touched.join(', ')}`);
     return update;
   };
+  const inScope = (doc: Record<string, unknown> | null): boolean =>
+    doc !== null && options.keys.every((key) => doc[key] === (scope as Record<string, unknown>)[key]);
+  /**
+   * A document by id alone, when it belongs to the scope. Ids are globally unique and scope fields never
+   * change (`guardUpdate`), so "this id, in this scope" is "this id, then its scope checked": the same
+   * answer, but a filter of `_id` alone is one the database serves from its primary key (FerretDB v1 pushes
+   * down nothing else), where the scoped filter would read the whole collection.
+   */
+  const byId = async (id: unknown): Promise<TDoc | null> => {
+    const doc = await unscoped(
+      ID_LOOKUP,
+      model.findOne({ _id: id } as FilterQuery<TDoc>).lean<TDoc>(),
+    ).exec();
+    return inScope(doc as Record<string, unknown> | null) ? (doc as TDoc) : null;
+  };
+  const onlyId = (filter: FilterQuery<TDoc> | undefined) => (filter ? idOnly(filter) : NO_ID);
   return {
     scope,
-    findOne: (filter, opts = {}) =>
-      model
+    async findOne(filter, opts = {}) {
+      const id = onlyId(filter);
+      if (id !== NO_ID) return byId(id);
+      return model
         .findOne(scoped(filter))
         .sort(opts.sort ?? {})
         .lean<TDoc>()
-        .exec() as Promise<TDoc | null>,
+        .exec() as Promise<TDoc | null>;
+    },
     find(filter, opts = {}) {
       const query = model.find(scoped(filter)).sort(opts.sort ?? {});
       if (opts.limit !== undefined) query.limit(opts.limit);
@@ -260,22 +279,55 @@ function bindScope<TDoc, K extends keyof TDoc & string>(
       const created = await model.create({ ...doc, ...scope });
       return created.toObject() as TDoc;
     },
-    updateOne: async (filter, update) =>
-      written(await model.updateOne(scoped(filter), guardUpdate(update)).exec()),
+    async updateOne(filter, update) {
+      const id = onlyId(filter);
+      if (id === NO_ID) return written(await model.updateOne(scoped(filter), guardUpdate(update)).exec());
+      guardUpdate(update);
+      if (!(await byId(id))) return { matched: 0, modified: 0 };
+      return written(
+        await unscoped(ID_LOOKUP, model.updateOne({ _id: id } as FilterQuery<TDoc>, update)).exec(),
+      );
+    },
     updateMany: async (filter, update) =>
       written(await model.updateMany(scoped(filter), guardUpdate(update)).exec()),
-    findOneAndUpdate: (filter, update, opts = {}) =>
-      model
-        .findOneAndUpdate(scoped(filter), guardUpdate(update), {
-          returnDocument: opts.returnDocument ?? 'after',
-        })
-        .lean<TDoc>()
-        .exec() as Promise<TDoc | null>,
-    deleteOne: async (filter) => (await model.deleteOne(scoped(filter)).exec()).deletedCount,
+    async findOneAndUpdate(filter, update, opts = {}) {
+      const returnDocument = opts.returnDocument ?? 'after';
+      const id = onlyId(filter);
+      if (id === NO_ID) {
+        return model
+          .findOneAndUpdate(scoped(filter), guardUpdate(update), { returnDocument })
+          .lean<TDoc>()
+          .exec() as Promise<TDoc | null>;
+      }
+      guardUpdate(update);
+      if (!(await byId(id))) return null;
+      return unscoped(
+        ID_LOOKUP,
+        model.findOneAndUpdate({ _id: id } as FilterQuery<TDoc>, update, { returnDocument }).lean<TDoc>(),
+      ).exec() as Promise<TDoc | null>;
+    },
+    async deleteOne(filter) {
+      const id = onlyId(filter);
+      if (id === NO_ID) return (await model.deleteOne(scoped(filter)).exec()).deletedCount;
+      if (!(await byId(id))) return 0;
+      return (await unscoped(ID_LOOKUP, model.deleteOne({ _id: id } as FilterQuery<TDoc>)).exec())
+        .deletedCount;
+    },
     deleteMany: async (filter) => (await model.deleteMany(scoped(filter)).exec()).deletedCount,
     aggregate: <R>(pipeline: PipelineStage[]) =>
       model.aggregate<R>([{ $match: { ...scope } } as PipelineStage, ...pipeline]).exec(),
   };
+}
+
+const ID_LOOKUP = 'a document by its globally unique id; its tenant scope is checked on the document read';
+const NO_ID = Symbol('no id');
+
+/** The id of a filter that is exactly `{_id: <plain value>}`, or NO_ID. */
+function idOnly(filter: object): unknown {
+  const keys = Object.keys(filter);
+  if (keys.length !== 1 || keys[0] !== '_id') return NO_ID;
+  const id = (filter as { _id: unknown })._id;
+  return typeof id === 'string' || typeof id === 'number' ? id : NO_ID;
 }
 
 /** Top-level field names an update writes, with or without operators (`$set: {a}`, `{a}`, `$rename`). */

@@ -25,6 +25,7 @@ describe('startTelemetry', () => {
     expect(spans.map((s) => s.name)).toEqual(['outer', 'inner']);
     expect(spans[1]?.spanContext().traceId).toBe(spans[0]?.spanContext().traceId);
     expect(spans[0]?.resource.attributes['service.name']).toBe('kb-test');
+    expect(spans[0]?.resource.attributes['service.version']).toBe('1.0.0');
     await telemetry.shutdown();
   });
 });

@@ -9,6 +9,14 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { createMetricsEndpoint, type MetricsEndpoint } from './metrics.js';
+import {
+  createSamplingPolicy,
+  createTenantSampler,
+  type SamplingPolicy,
+  setActivePolicy,
+} from './sampling.js';
+import { type TenantRef, TenantSpanProcessor } from './tenant.js';
 
 export interface TelemetryOptions {
   service: string;
@@ -18,19 +26,31 @@ export interface TelemetryOptions {
   otlpEndpoint?: string | undefined;
   /** An exporter to use instead of OTLP (tests). */
   exporter?: SpanExporter;
+  /** The share of new traces sampled when no per-organization ratio applies (default 1). */
+  sampleRatio?: number;
+  /** The tenant of the work under way (the tenancy lib's current context), for span attributes and sampling. */
+  tenant?: () => TenantRef | undefined;
 }
 
 export interface Telemetry {
+  /** The sampling ratios in force; per-organization ratios change at run time. */
+  sampling: SamplingPolicy;
+  /** The process's metrics in Prometheus text format. */
+  metrics: MetricsEndpoint;
   /** Flushes pending spans and stops the SDK; never throws, never takes longer than `timeoutMs`. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
 /**
  * Starts OpenTelemetry for one service process: W3C trace-context propagation and async context always
- * (so trace ids flow through HTTP, NATS and logs), and an OTLP exporter only when an endpoint is configured.
+ * (so trace ids flow through HTTP, NATS and logs), tenant attributes on every span, the tenant-aware sampler,
+ * metrics for Prometheus, and an OTLP exporter only when an endpoint is configured. Library instrumentation
+ * is installed earlier, by the `@kb/telemetry/register` preload.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
-  const spanProcessors: SpanProcessor[] = [];
+  const tenantOf = options.tenant ?? (() => undefined);
+  const sampling = createSamplingPolicy(options.sampleRatio ?? 1);
+  const spanProcessors: SpanProcessor[] = [new TenantSpanProcessor(tenantOf)];
   if (options.exporter) spanProcessors.push(new SimpleSpanProcessor({ exporter: options.exporter }));
   else if (options.otlpEndpoint) {
     const url = `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
@@ -38,9 +58,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: 1_000 }),
     );
   } else {
-    // Without any processor the SDK registers no tracer provider, and requests would get no trace ids.
+    // Without an exporting processor spans still get real trace ids, for responses and logs.
     spanProcessors.push(new NoopSpanProcessor());
   }
+  const { reader, endpoint } = createMetricsEndpoint();
   const sdk = new NodeSDK({
     autoDetectResources: false,
     resource: defaultResource().merge(
@@ -50,17 +71,38 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         ...(options.instance ? { 'service.instance.id': options.instance } : {}),
       }),
     ),
+    sampler: createTenantSampler(sampling, tenantOf),
     spanProcessors,
-    metricReaders: [],
+    metricReaders: [reader],
     logRecordProcessors: [],
     instrumentations: [],
   });
   sdk.start();
+  setActivePolicy(sampling);
   return {
+    sampling,
+    metrics: endpoint,
     async shutdown(timeoutMs = 3_000) {
       const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
       await Promise.race([sdk.shutdown().catch(() => undefined), timer]);
     },
   };
 }
+
 export { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
+export { traceMetadata } from './carrier.js';
+export {
+  boundedLabel,
+  DURATION_BUCKETS_S,
+  type MetricsEndpoint,
+  type MetricsServer,
+  PROMETHEUS_CONTENT_TYPE,
+} from './metrics.js';
+export {
+  adoptTenant,
+  createSamplingPolicy,
+  createTenantSampler,
+  isRatio,
+  type SamplingPolicy,
+} from './sampling.js';
+export { ATTR_ORG_ID, ATTR_WORKSPACE_ID, type TenantRef, TenantSpanProcessor } from './tenant.js';

@@ -64,7 +64,7 @@ export function startFerret(opts: ServerOptions = {}): Promise<ServerHandle> {
         '--handler=sqlite',
         `--sqlite-url=file:${dir}/`,
         `--listen-addr=127.0.0.1:${port}`,
-        '--debug-addr=-',
+        process.env.KB_FERRET_DEBUG ? `--debug-addr=${process.env.KB_FERRET_DEBUG}` : '--debug-addr=-',
         '--telemetry=disable',
         `--state-dir=${dir}`,
         '--log-level=warn',

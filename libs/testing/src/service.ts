@@ -22,6 +22,8 @@ export interface ServiceProcess {
 export interface SpawnServiceOptions {
   /** How long to wait for the `{"msg":"ready"}` log line (default 30 s). */
   readyTimeoutMs?: number;
+  /** Modules loaded before the entry point (`node --import`), resolved from the service's folder. */
+  preload?: string[];
 }
 
 /** The repository root, from this file's place in it (`libs/testing/src` or `libs/testing/dist`). */
@@ -66,7 +68,8 @@ export async function spawnNodeService(
     HOME: process.env.HOME ?? '',
     KB_LOG_LEVEL: 'info',
   };
-  const child = launch(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
+  const preload = (opts.preload ?? []).flatMap((module) => ['--import', module]);
+  const child = launch(process.execPath, ['--conditions=source', '--import', 'tsx', ...preload, entry], {
     cwd,
     env: { ...baseEnv, ...env },
     maxLines: 200,
@@ -108,7 +111,8 @@ export async function spawnNodeService(
 
 /**
  * Starts `services/<name>/src/main.ts` as its own process with `env` over a minimal environment (PATH, HOME,
- * KB_LOG_LEVEL=info), resolving once the service logs `{"msg":"ready"}`.
+ * KB_LOG_LEVEL=info), with the telemetry preload as in production, resolving once the service logs
+ * `{"msg":"ready"}`.
  */
 export function spawnService(
   name: ServiceName,
@@ -118,5 +122,5 @@ export function spawnService(
   const cwd = join(repoRoot, 'services', name);
   const entry = join(cwd, 'src', 'main.ts');
   if (!existsSync(entry)) return Promise.reject(new Error(`${name}: ${entry} does not exist`));
-  return spawnNodeService(name, entry, cwd, env, opts);
+  return spawnNodeService(name, entry, cwd, env, { preload: ['@kb/telemetry/register'], ...opts });
 }

@@ -64,7 +64,9 @@ describe('ensureCollection', () => {
     const t = tenant();
     await Promise.all([ensureCollection(client, t, 8), ensureCollection(client, t, 8)]);
     const other = createQdrantClient({ url: qdrant.url });
-    await expect(ensureCollection(other, t, 12)).rejects.toThrow(/stores 8-dimensional vectors .* produces 12/);
+    await expect(ensureCollection(other, t, 12)).rejects.toThrow(
+      /stores 8-dimensional vectors .* produces 12/,
+    );
   });
 
   it('filters reads and deletes by tenant and document', async () => {
@@ -78,13 +80,20 @@ describe('ensureCollection', () => {
     });
     await client.upsert(name, {
       wait: true,
-      points: [point('doc_a', 1, 0), point('doc_a', 2, 0), point('doc_b', 1, 0), point('doc_c', 1, 0, newId('org'))],
+      points: [
+        point('doc_a', 1, 0),
+        point('doc_a', 2, 0),
+        point('doc_b', 1, 0),
+        point('doc_c', 1, 0, newId('org')),
+      ],
     });
     expect((await client.count(name, { filter: tenantFilter(t), exact: true })).count).toBe(3);
     expect((await client.count(name, { filter: documentFilter(t, 'doc_a'), exact: true })).count).toBe(2);
     await client.delete(name, { wait: true, filter: documentFilter(t, 'doc_a', { lt: 2 }) });
     expect((await client.count(name, { filter: documentFilter(t, 'doc_a'), exact: true })).count).toBe(1);
-    expect((await client.count(name, { filter: documentFilter(t, 'doc_a', { eq: 2 }), exact: true })).count).toBe(1);
+    expect(
+      (await client.count(name, { filter: documentFilter(t, 'doc_a', { eq: 2 }), exact: true })).count,
+    ).toBe(1);
     expect(await dropCollection(client, t)).toBe(true);
     expect(await dropCollection(client, t)).toBe(false);
     expect((await client.collectionExists(name)).exists).toBe(false);

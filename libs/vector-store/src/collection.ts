@@ -53,7 +53,11 @@ const known = new WeakMap<QdrantClient, Set<string>>();
  * vector `sparse` with Qdrant's IDF modifier, and the payload indexes. An existing collection whose dense
  * dimension differs is refused with an error naming both, since its vectors cannot be compared.
  */
-export async function ensureCollection(client: QdrantClient, tenant: TenantRef, dimension: number): Promise<string> {
+export async function ensureCollection(
+  client: QdrantClient,
+  tenant: TenantRef,
+  dimension: number,
+): Promise<string> {
   const name = collectionName(tenant);
   let cache = known.get(client);
   if (!cache) {
@@ -83,8 +87,14 @@ export async function ensureCollection(client: QdrantClient, tenant: TenantRef, 
 
 async function checkDimension(client: QdrantClient, name: string, dimension: number): Promise<void> {
   const info = await client.getCollection(name);
-  const vectors = info.config.params.vectors as Record<string, { size?: number }> | { size?: number } | undefined;
-  const dense = vectors && DENSE_VECTOR in vectors ? (vectors as Record<string, { size?: number }>)[DENSE_VECTOR] : undefined;
+  const vectors = info.config.params.vectors as
+    | Record<string, { size?: number }>
+    | { size?: number }
+    | undefined;
+  const dense =
+    vectors && DENSE_VECTOR in vectors
+      ? (vectors as Record<string, { size?: number }>)[DENSE_VECTOR]
+      : undefined;
   if (dense?.size === undefined) {
     throw new AppError('internal', `collection ${name} has no dense vector named "${DENSE_VECTOR}"`);
   }

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createPublisher, type NatsConnection, type Requester } from '@kb/bus';
 import { AppError } from '@kb/errors';
 import type { Logger } from '@kb/log';
+import type { MetricsEndpoint } from '@kb/telemetry';
 import type { ContextSigner } from '@kb/tenancy';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -40,10 +41,14 @@ export interface GatewayDeps {
   bodyLimit?: number;
   /** Rate-limit settings over the defaults (limits/settings.ts). */
   rateLimits?: Partial<RateLimitSettings>;
+  /** API-call metering (default on; benchmarks measure its cost with it off). */
+  metering?: boolean;
   /** Where uploads go (default: the NATS Object Store bucket). */
   uploads?: UploadStore;
   /** Largest JSON upload body (multipart uploads stream, limited by the plan). */
   uploadJsonLimit?: number;
+  /** The process's metrics, answered on `GET /metrics`. */
+  metrics?: MetricsEndpoint;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -60,8 +65,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     requestTimeout: 30_000,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
-    // One log line per request (on response) instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    // One log line per request (on response) instead of Fastify's two; the request id as in every service.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     // Router-level failures (over-long or undecodable path parameters) get the same problem answers.
     frameworkErrors: (error, request, reply) => {
       const detail =
@@ -95,6 +100,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     request: deps.request,
     log: deps.log,
     ...(deps.rateLimits ? { settings: deps.rateLimits } : {}),
+    ...(deps.metering === false ? { metering: false } : {}),
   });
   await registerOpenApi(app, deps.version);
   const routeDeps = {
@@ -103,7 +109,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     tokens,
     quotas,
   };
-  await app.register(healthRoutes({ nc: deps.nc, redis: deps.redis }));
+  await app.register(
+    healthRoutes({ nc: deps.nc, redis: deps.redis, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+  );
   await app.register(orgRoutes(routeDeps));
   await app.register(workspaceRoutes(routeDeps));
   await app.register(keyRoutes(routeDeps));

@@ -12,7 +12,7 @@ await runService({
   name: 'gateway',
   packageJson: new URL('../package.json', import.meta.url),
   env: GatewayEnv,
-  async start({ config, log, nc, shutdown, signer, version }) {
+  async start({ config, log, nc, shutdown, signer, version, telemetry }) {
     await ensureStreams(await jetstreamManager(nc));
     const redis = await connectRedis(config.KB_REDIS_URL, log);
     shutdown.register('close', 'redis', () => closeRedis(redis));
@@ -29,6 +29,7 @@ await runService({
       masterKey: config.KB_MASTER_KEY,
       contextSecret: config.KB_CONTEXT_SECRET,
       version,
+      metrics: telemetry.metrics,
       bodyLimit: config.KB_BODY_LIMIT,
       uploadJsonLimit: config.KB_UPLOAD_JSON_LIMIT,
       rateLimits: {

@@ -15,7 +15,10 @@ export const IngestionEnv = extendBase({
    * What this process does (comma-separated): `api` answers the document operations, `consumer` takes
    * accepted uploads from JetStream into the fair queue, `worker` runs the pipeline, dispatcher and sweeper.
    */
-  KB_INGEST_ROLES: Type.String({ pattern: '^(api|consumer|worker)(,(api|consumer|worker))*$', default: 'api,consumer,worker' }),
+  KB_INGEST_ROLES: Type.String({
+    pattern: '^(api|consumer|worker)(,(api|consumer|worker))*$',
+    default: 'api,consumer,worker',
+  }),
   /** Documents processed at once by this process. */
   KB_INGEST_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   /** Attempts per document version before it fails (transient errors only; bad content fails at once). */

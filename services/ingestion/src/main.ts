@@ -12,6 +12,7 @@ import { startSweeper } from './maintenance/sweeper.js';
 import type { PipelineDeps } from './pipeline/deps.js';
 import { startDispatcher } from './queue/dispatcher.js';
 import { createFairQueue } from './queue/fair.js';
+import { observeQueueDepth } from './queue/metrics.js';
 import { createQueues } from './queue/queues.js';
 import { startWorkers } from './queue/workers.js';
 import { buildIngestionService } from './service.js';
@@ -39,7 +40,10 @@ await runService({
     const stores = await createStores(mongo);
     const embedder = createEmbedder(config);
     const vectors = createVectorWriter(
-      createQdrantClient({ url: config.KB_QDRANT_URL, ...(config.KB_QDRANT_API_KEY ? { apiKey: config.KB_QDRANT_API_KEY } : {}) }),
+      createQdrantClient({
+        url: config.KB_QDRANT_URL,
+        ...(config.KB_QDRANT_API_KEY ? { apiKey: config.KB_QDRANT_API_KEY } : {}),
+      }),
       embedder.dimension,
     );
     const queues = createQueues(redis, {
@@ -49,6 +53,7 @@ await runService({
     });
     shutdown.register('close', 'queues', () => queues.close());
     const fair = createFairQueue(redis, prefix);
+    shutdown.register('intake', 'queue-metrics', observeQueueDepth(queues, fair));
     const uploads = await openUploads(nc);
     const deps: PipelineDeps = {
       stores,
@@ -77,6 +82,7 @@ await runService({
         lockMs: config.KB_INGEST_LOCK_MS,
         log,
         onSettled: poke,
+        version,
       });
       const sweeper = startSweeper({
         deps,
@@ -96,7 +102,15 @@ await runService({
       });
     }
     if (roles.has('consumer')) {
-      const consumerDeps = { stores, fair, queues, verifier, log, onQueued: () => poke(), durablePrefix: prefix === 'kb' ? '' : `${prefix}-` };
+      const consumerDeps = {
+        stores,
+        fair,
+        queues,
+        verifier,
+        log,
+        onQueued: () => poke(),
+        durablePrefix: prefix === 'kb' ? '' : `${prefix}-`,
+      };
       const consumers = await Promise.all([
         consumeIngestRequests(nc, consumerDeps),
         consumeWorkspaceDeletions(nc, consumerDeps),
@@ -120,6 +134,9 @@ await runService({
       });
       shutdown.register('intake', 'nats-service', () => served.stop());
     }
-    log.info({ roles: [...roles], embedder: embedder.id, dimension: embedder.dimension }, 'ingestion started');
+    log.info(
+      { roles: [...roles], embedder: embedder.id, dimension: embedder.dimension },
+      'ingestion started',
+    );
   },
 });

@@ -8,7 +8,9 @@ export function makePdf(pages: string[][], title?: string): Buffer {
   const fontId = 3 + pages.length * 2;
   const infoId = fontId + 1;
   objects.push('<< /Type /Catalog /Pages 2 0 R >>');
-  objects.push(`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`);
+  objects.push(
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`,
+  );
   pages.forEach((lines, i) => {
     const escaped = lines.map((line) => `(${line.replace(/[()\\]/g, (c) => `\\${c}`)}) '`).join(' ');
     const content = `BT /F1 12 Tf 72 720 Td 14 TL ${escaped} ET`;

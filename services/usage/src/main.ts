@@ -17,7 +17,13 @@ await runService({
     ]);
     shutdown.register('close', 'mongodb', () => mongo.close());
     shutdown.register('close', 'redis', () => closeRedis(redis));
-    await ensureStreams(await jetstreamManager(nc), [STREAMS.usage, STREAMS.deadLetter]);
+    // Usage events in; ingestion requests and document events read for activity; quota warnings out.
+    await ensureStreams(await jetstreamManager(nc), [
+      STREAMS.usage,
+      STREAMS.ingest,
+      STREAMS.events,
+      STREAMS.deadLetter,
+    ]);
     const usage = await buildUsageService({ nc, mongo, redis, log, verifier, signer, version, instance });
     shutdown.register('intake', 'nats-service-and-consumer', () => usage.stop());
   },

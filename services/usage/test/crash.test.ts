@@ -41,7 +41,7 @@ describe.each<RecordStep>(['workspace-rolled-up', 'released'])('a crash after st
       const quotas = await second.request('usage.quotas.get', reader(org, ws), {});
       expect(quotas.items.find((item) => item.metric === 'chunks')?.used).toBe(42);
       const stored = await second.service.stores.events.in({ org_id: org, workspace_id: ws }).find();
-      expect(stored.map((doc) => doc.state)).toEqual(['rolled-up']);
+      expect(stored.map((doc) => doc.state)).toEqual(['counted']);
     } finally {
       await second.stop();
     }

@@ -10,7 +10,9 @@ import {
 import {
   DEFAULT_WORKSPACE_SETTINGS,
   meteringSubject,
+  type Organization,
   type PlanLimits,
+  type PlanName,
   STREAMS,
   tenantWildcard,
   UsageEvent,
@@ -48,11 +50,13 @@ export interface Harness {
   request: Requester;
   /** Limit overrides the fake tenant service answers with, by workspace id. */
   overrides: Map<string, Partial<PlanLimits>>;
+  /** Plans the fake tenant service answers with, by organization id (default free). */
+  plans: Map<string, PlanName>;
   /** Contexts the fake tenant service was asked with. */
   tenantCalls: TenantContext[];
   durable: string;
   publish(event: UsageEvent, msgId?: string): Promise<{ duplicate: boolean }>;
-  /** Waits until the consumer has nothing left to deliver or to be acknowledged. */
+  /** Waits until the consumers have nothing left to deliver or to be acknowledged. */
   settled(timeoutMs?: number): Promise<void>;
   /** Stops the service; `keepData` leaves the database for another instance. */
   stop(options?: { keepData?: boolean }): Promise<void>;
@@ -65,19 +69,23 @@ export interface StartOptions {
   hooks?: RecorderHooks;
   /** Empties the usage stream first, so a new consumer does not replay earlier files' events (default true). */
   purge?: boolean;
+  /** Redis of the test's own (default: the harness's). */
+  redisUrl?: string;
+  counterCheckMs?: number;
 }
 
 /** The usage service in-process on the harness's NATS, Redis and a database of its own (or `database`). */
 export async function startUsage(options: StartOptions = {}): Promise<Harness> {
   const nc = await connectNats(inject('natsUrl'), uniqueName('usage-test'), log);
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, [STREAMS.usage, STREAMS.deadLetter]);
+  await ensureStreams(jsm, [STREAMS.usage, STREAMS.ingest, STREAMS.events, STREAMS.deadLetter]);
   if (options.purge ?? true) await jsm.streams.purge(STREAMS.usage.name);
   const durable = options.durable ?? uniqueName('metering').replaceAll('_', '-');
   const database = options.database ?? uniqueName('usage');
   const mongo = await mongoose.createConnection(`${inject('mongoUrl')}${database}`).asPromise();
-  const redis = await connectRedis(inject('redisUrl'), log);
+  const redis = await connectRedis(options.redisUrl ?? inject('redisUrl'), log);
   const overrides = new Map<string, Partial<PlanLimits>>();
+  const plans = new Map<string, PlanName>();
   const tenantCalls: TenantContext[] = [];
   // A stand-in for the tenant service's `tenant.workspace.get`, answering each workspace's overrides.
   const fakeTenant = nc.subscribe(tenantWildcard('tenant.workspace.get'), {
@@ -98,6 +106,24 @@ export async function startUsage(options: StartOptions = {}): Promise<Harness> {
       msg.respond(JSON.stringify(workspace));
     },
   });
+  // And its `tenant.org.get`, answering each organization's plan.
+  const fakeOrgs = nc.subscribe(tenantWildcard('tenant.org.get'), {
+    queue: 'tenant',
+    callback: (_error, msg) => {
+      const context = verifier.verify(msg.headers?.get('Kb-Context') ?? '');
+      tenantCalls.push(context);
+      const organization: Organization = {
+        id: context.org,
+        name: 'org',
+        plan: plans.get(context.org) ?? 'free',
+        status: 'active',
+        settings: {},
+        created_at: new Date().toISOString(),
+        updated_at: new Date().toISOString(),
+      };
+      msg.respond(JSON.stringify(organization));
+    },
+  });
   const service = await buildUsageService({
     nc,
     mongo,
@@ -107,8 +133,10 @@ export async function startUsage(options: StartOptions = {}): Promise<Harness> {
     signer,
     version: '0.0.0-test',
     instance: 'usage-test',
+    ...(options.counterCheckMs ? { counterCheckMs: options.counterCheckMs } : {}),
     consumer: {
       durable,
+      activityPrefix: `${durable}-`,
       backoffMs: [50],
       ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
@@ -122,15 +150,23 @@ export async function startUsage(options: StartOptions = {}): Promise<Harness> {
     service,
     request: createRequester(nc),
     overrides,
+    plans,
     tenantCalls,
     durable,
     async settled(timeoutMs = 15_000) {
+      const consumers: [string, string][] = [
+        [STREAMS.usage.name, durable],
+        [STREAMS.ingest.name, `${durable}-usage-activity-accepted`],
+        [STREAMS.events.name, `${durable}-usage-activity-settled`],
+      ];
       await eventually(async () => {
-        const info = await jsm.consumers.info(STREAMS.usage.name, durable);
-        if (info.num_pending > 0 || info.num_ack_pending > 0) {
-          throw new Error(
-            `consumer busy: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged`,
-          );
+        for (const [stream, name] of consumers) {
+          const info = await jsm.consumers.info(stream, name);
+          if (info.num_pending > 0 || info.num_ack_pending > 0) {
+            throw new Error(
+              `${name} busy: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged`,
+            );
+          }
         }
       }, timeoutMs);
     },
@@ -148,8 +184,16 @@ export async function startUsage(options: StartOptions = {}): Promise<Harness> {
     async stop({ keepData = false } = {}) {
       await service.stop();
       fakeTenant.unsubscribe();
-      if (!keepData && !nc.isClosed())
+      fakeOrgs.unsubscribe();
+      if (!keepData && !nc.isClosed()) {
         await jsm.consumers.delete(STREAMS.usage.name, durable).catch(() => false);
+        await jsm.consumers
+          .delete(STREAMS.ingest.name, `${durable}-usage-activity-accepted`)
+          .catch(() => false);
+        await jsm.consumers
+          .delete(STREAMS.events.name, `${durable}-usage-activity-settled`)
+          .catch(() => false);
+      }
       if (!nc.isClosed()) await nc.drain();
       if (!keepData) await mongo.dropDatabase();
       await mongo.close();

@@ -99,9 +99,9 @@ describe('usage.quotas.get', () => {
 describe('usage.quota.check', () => {
   it('lets work through while it fits, for any key of the workspace', async () => {
     const { org, ws } = tenant();
+    h.overrides.set(ws, { documents: 5 });
     await h.publish(usageEvent(org, ws, 'documents', 3));
     await h.settled();
-    h.overrides.set(ws, { documents: 5 });
     expect(
       await h.request('usage.quota.check', uploader(org, ws), { metric: 'documents', amount: 2 }),
     ).toEqual({

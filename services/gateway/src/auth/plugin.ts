@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { settleRequestTrace } from '../plugins/tracing.js';
 import type { Principal } from './principal.js';
 
 declare module 'fastify' {
@@ -25,11 +26,16 @@ export function registerAuth(app: FastifyInstance, resolve: ResolveCredential): 
   app.addHook('preHandler', async (request) => {
     if (request.routeOptions.config.public || request.is404 || request.routeOptions.url?.startsWith('/docs'))
       return;
-    request.principal = await resolve(request.headers.authorization, request.id);
-    request.span?.setAttributes({
-      'kb.key_id': request.principal.kid,
-      ...('org' in request.principal ? { 'kb.org_id': request.principal.org } : {}),
-      ...('ws' in request.principal ? { 'kb.workspace_id': request.principal.ws } : {}),
+    const principal = await resolve(request.headers.authorization, request.id);
+    request.principal = principal;
+    // The credential names the request's tenant: its trace, its sampling and its log lines say so from here.
+    const tenant =
+      'org' in principal ? { org: principal.org, ws: 'ws' in principal ? principal.ws : '_' } : null;
+    request.span?.setAttribute('kb.key_id', principal.kid);
+    settleRequestTrace(request, tenant);
+    request.log = request.log.child({
+      key_id: principal.kid,
+      ...(tenant ? { org_id: tenant.org, workspace_id: tenant.ws } : {}),
     });
   });
 }

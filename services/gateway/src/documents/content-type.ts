@@ -59,7 +59,8 @@ export async function resolveContentType(declared: Declared, observed: Observed)
   if (sniffed && !isTextual(sniffed.mime)) {
     throw unsupported(`the content is ${sniffed.mime}${stated ? ` although declared as ${stated}` : ''}`);
   }
-  if (stated === 'application/pdf') throw unsupported('the content was declared as application/pdf but is not a PDF');
+  if (stated === 'application/pdf')
+    throw unsupported('the content was declared as application/pdf but is not a PDF');
   if (observed.hasNul) throw unsupported('the content is binary, not text');
   if (!observed.validUtf8) {
     throw unsupported('the content is not valid UTF-8 text; save text documents as UTF-8');

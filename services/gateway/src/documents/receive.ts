@@ -128,7 +128,10 @@ export async function receiveMultipart(
 }
 
 function tooLarge(limit: number): AppError {
-  return new AppError('payload-too-large', `the file is larger than this workspace's upload limit of ${limit} bytes`);
+  return new AppError(
+    'payload-too-large',
+    `the file is larger than this workspace's upload limit of ${limit} bytes`,
+  );
 }
 
 /** Multipart and stream failures as the 4xx a client can act on; others pass through. */
@@ -138,7 +141,10 @@ function asClientError(error: unknown, limit: number): unknown {
   if (typeof code === 'string' && code.startsWith('FST_') && code !== 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
     return invalid(`body: ${(error as Error).message}`);
   }
-  if (error instanceof Error && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(error.message)) {
+  if (
+    error instanceof Error &&
+    /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(error.message)
+  ) {
     return invalid(`body: malformed multipart upload (${error.message})`);
   }
   return error;

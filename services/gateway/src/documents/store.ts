@@ -1,5 +1,5 @@
-import { UPLOAD_BUCKET } from '@kb/contracts';
 import type { NatsConnection } from '@kb/bus';
+import { UPLOAD_BUCKET } from '@kb/contracts';
 import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 
 export interface UploadStore {
@@ -15,7 +15,10 @@ export async function openUploadStore(nc: NatsConnection, bucket = UPLOAD_BUCKET
   // Opened on first use, so a gateway starts (and answers health checks) even before JetStream is ready.
   const open = () => {
     store ??= new Objm(nc)
-      .create(bucket, { storage: StorageType.File, description: 'uploaded documents awaiting or under ingestion' })
+      .create(bucket, {
+        storage: StorageType.File,
+        description: 'uploaded documents awaiting or under ingestion',
+      })
       .catch((error: unknown) => {
         store = null;
         throw error;

@@ -21,6 +21,8 @@ export interface LimitsDeps {
   settings?: Partial<RateLimitSettings>;
   /** How often metered API calls are published (default 1 s). */
   meterIntervalMs?: number;
+  /** API-call metering (default on); benchmarks measure its cost by turning it off. */
+  metering?: boolean;
 }
 
 /**
@@ -30,16 +32,19 @@ export interface LimitsDeps {
 export async function registerLimits(
   app: FastifyInstance,
   deps: LimitsDeps,
-): Promise<{ quotas: QuotaChecker; meter: ApiCallMeter }> {
+): Promise<{ quotas: QuotaChecker; meter: ApiCallMeter | null }> {
   await registerRateLimits(app, {
     redis: deps.redis,
+    log: deps.log,
     settings: { ...DEFAULT_RATE_LIMITS, ...deps.settings },
   });
+  const quotas = createQuotaChecker(deps.request, deps.log);
+  if (deps.metering === false) return { quotas, meter: null };
   const meter = createApiCallMeter({
     publish: busPublisher(deps.nc, deps.signer),
     log: deps.log,
     ...(deps.meterIntervalMs ? { intervalMs: deps.meterIntervalMs } : {}),
   });
   registerMetering(app, meter);
-  return { quotas: createQuotaChecker(deps.request, deps.log), meter };
+  return { quotas, meter };
 }

@@ -1,7 +1,7 @@
-import type { UsageEvent } from '@kb/contracts';
+import { ACTIVITY_PER_EVENT_MAX, type RequestActivity, type UsageEvent } from '@kb/contracts';
 import { createLogger } from '@kb/log';
 import { describe, expect, it } from 'vitest';
-import { createApiCallMeter } from './metering.js';
+import { createApiCallMeter, keepActivity } from './metering.js';
 
 const log = createLogger({ service: 'gateway-test', version: '0', level: 'silent' });
 const ORG = 'org_01aaaaaaaaaaaaaaaaaaaaaaaa';
@@ -69,5 +69,49 @@ describe('api call meter', () => {
       await meter.flush();
     }
     expect(meter.backlog()).toBe(5);
+  });
+});
+
+const request = (status: number, n = 0): RequestActivity => ({
+  at: new Date(Date.UTC(2025, 0, 1, 0, 0, n)).toISOString(),
+  route: 'GET /v1/quotas',
+  status,
+  duration_ms: 1.5,
+  trace_id: 'ab'.repeat(16),
+  request_id: `req-${n}`,
+});
+
+describe('request activity', () => {
+  it('travels with the api_calls event; requests refused with 429 appear there without being charged', async () => {
+    const published: UsageEvent[] = [];
+    const meter = createApiCallMeter({ publish: async (event) => void published.push(event), log });
+    meter.record(ORG, WS_A, 'free', request(200, 1));
+    meter.record(ORG, WS_A, 'free', request(429, 2), false);
+    meter.record(ORG, WS_B, 'free', request(429, 3), false);
+    await meter.stop();
+    expect(
+      published.map(({ workspace_id, value, activity }) => [workspace_id, value, activity?.length]),
+    ).toEqual([
+      [WS_A, 1, 2],
+      [WS_B, 0, 1],
+    ]);
+  });
+
+  it('keeps at most the limit per event, failures before successes', () => {
+    const kept: RequestActivity[] = [];
+    for (let n = 0; n < ACTIVITY_PER_EVENT_MAX; n += 1)
+      keepActivity(kept, request(n % 10 === 0 ? 503 : 200, n));
+    keepActivity(kept, request(404, 100));
+    keepActivity(kept, request(200, 101));
+    expect(kept).toHaveLength(ACTIVITY_PER_EVENT_MAX);
+    const failedBefore = Math.ceil(ACTIVITY_PER_EVENT_MAX / 10);
+    expect(kept.filter((entry) => entry.status >= 400)).toHaveLength(failedBefore + 1);
+    expect(kept.at(-1)?.request_id).toBe('req-101');
+    expect(kept.some((entry) => entry.request_id === 'req-1')).toBe(false);
+    const failures = Array.from({ length: ACTIVITY_PER_EVENT_MAX }, (_, n) => request(500, n));
+    keepActivity(failures, request(200, 200));
+    expect(failures.every((entry) => entry.status === 500)).toBe(true);
+    keepActivity(failures, request(502, 201));
+    expect([failures[0]?.request_id, failures.at(-1)?.request_id]).toEqual(['req-1', 'req-201']);
   });
 });

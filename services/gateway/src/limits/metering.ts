@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createPublisher, type NatsConnection } from '@kb/bus';
-import { meteringSubject, UsageEvent } from '@kb/contracts';
+import { ACTIVITY_PER_EVENT_MAX, meteringSubject, type RequestActivity, UsageEvent } from '@kb/contracts';
 import type { Logger } from '@kb/log';
 import type { ContextSigner, TenantContext } from '@kb/tenancy';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isExempt } from './rate-limit.js';
 
 /** Publishes one usage event (JetStream, `Nats-Msg-Id` = `event_id`) on behalf of the workspace's plan. */
@@ -27,8 +27,11 @@ export function busPublisher(nc: NatsConnection, signer: ContextSigner): Publish
 }
 
 export interface ApiCallMeter {
-  /** Counts one API call of the workspace; never blocks or fails the request. */
-  record(org: string, ws: string, plan: string): void;
+  /**
+   * Counts one API call of the workspace (unless `charged` is false: refused with 429) and keeps its
+   * `activity` for the operator; never blocks or fails the request.
+   */
+  record(org: string, ws: string, plan: string, activity?: RequestActivity, charged?: boolean): void;
   /** Publishes what has been counted (and retries what could not be published before). */
   flush(): Promise<void>;
   /** Stops the timer and publishes the rest, once. */
@@ -44,7 +47,8 @@ interface Batch {
 
 /**
  * `api_calls` metering off the request path: calls are counted in memory per workspace and published as one
- * event per workspace every `intervalMs`. An event that JetStream did not acknowledge is retried later with
+ * event per workspace every `intervalMs`, describing up to ACTIVITY_PER_EVENT_MAX of the requests (see
+ * `keepActivity`). An event that JetStream did not acknowledge is retried later with
  * the same id, so a publication whose acknowledgement was lost still counts once. At most `maxBacklog`
  * events wait; beyond that the oldest are dropped (and logged), so a long NATS outage cannot exhaust memory.
  */
@@ -56,13 +60,16 @@ export function createApiCallMeter(options: {
 }): ApiCallMeter {
   const { log } = options;
   const maxBacklog = options.maxBacklog ?? 10_000;
-  const counting = new Map<string, { org: string; ws: string; plan: string; calls: number; since: Date }>();
+  const counting = new Map<
+    string,
+    { org: string; ws: string; plan: string; calls: number; since: Date; activity: RequestActivity[] }
+  >();
   let unsent: Batch[] = [];
   let running: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
 
   function seal(): void {
-    for (const { org, ws, plan, calls, since } of counting.values()) {
+    for (const { org, ws, plan, calls, since, activity } of counting.values()) {
       unsent.push({
         plan,
         event: {
@@ -73,6 +80,7 @@ export function createApiCallMeter(options: {
           occurred_at: since.toISOString(),
           metric: 'api_calls',
           value: calls,
+          ...(activity.length > 0 ? { activity } : {}),
         },
       });
     }
@@ -115,11 +123,15 @@ export function createApiCallMeter(options: {
   timer.unref();
 
   return {
-    record(org, ws, plan) {
+    record(org, ws, plan, activity, charged = true) {
       const key = `${org}.${ws}`;
-      const entry = counting.get(key);
-      if (entry) entry.calls += 1;
-      else counting.set(key, { org, ws, plan, calls: 1, since: new Date() });
+      let entry = counting.get(key);
+      if (!entry) {
+        entry = { org, ws, plan, calls: 0, since: new Date(), activity: [] };
+        counting.set(key, entry);
+      }
+      if (charged) entry.calls += 1;
+      if (activity) keepActivity(entry.activity, activity);
     },
     flush,
     stop() {
@@ -135,14 +147,48 @@ export function createApiCallMeter(options: {
 }
 
 /**
- * Meters every authenticated request of a workspace key or search token (after its answer; requests refused
- * with 429 are not charged), and publishes what is left when the server closes.
+ * Adds a request to a batch's activity: past the limit, a success gives way to the newer request, while
+ * failures (status ≥ 400, what operators look for) are kept before successes.
+ */
+export function keepActivity(kept: RequestActivity[], request: RequestActivity): void {
+  if (kept.length < ACTIVITY_PER_EVENT_MAX) {
+    kept.push(request);
+    return;
+  }
+  const success = kept.findIndex((entry) => entry.status < 400);
+  if (success >= 0) kept.splice(success, 1);
+  else if (request.status < 400) return;
+  else kept.shift();
+  kept.push(request);
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** What the operator's activity list shows of a request: route, status, duration and the trace it answered with. */
+export function requestActivity(request: FastifyRequest, reply: FastifyReply): RequestActivity {
+  const traceparent = reply.getHeader('traceparent');
+  const traceId = typeof traceparent === 'string' ? (TRACEPARENT.exec(traceparent)?.[1] ?? null) : null;
+  const elapsed = reply.elapsedTime;
+  return {
+    at: new Date(Date.now() - elapsed).toISOString(),
+    route: `${request.method} ${request.routeOptions.url ?? 'unmatched'}`.slice(0, 256),
+    status: reply.statusCode,
+    duration_ms: Math.round(elapsed * 1000) / 1000,
+    trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
+    request_id: request.id.slice(0, 128),
+  };
+}
+
+/**
+ * Meters every authenticated request of a workspace key or search token after its answer (requests refused
+ * with 429 are not charged, but appear in the activity), and publishes what is left when the server closes.
  */
 export function registerMetering(app: FastifyInstance, meter: ApiCallMeter): void {
   app.addHook('onResponse', async (request, reply) => {
     const principal = request.principal;
-    if (!principal || !('ws' in principal) || reply.statusCode === 429 || isExempt(request)) return;
-    meter.record(principal.org, principal.ws, principal.plan);
+    if (!principal || !('ws' in principal) || isExempt(request)) return;
+    const charged = reply.statusCode !== 429;
+    meter.record(principal.org, principal.ws, principal.plan, requestActivity(request, reply), charged);
   });
   app.addHook('onClose', () => meter.stop());
 }

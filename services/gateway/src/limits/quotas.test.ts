@@ -57,5 +57,16 @@ describe('quota checker', () => {
     await expect(
       createQuotaChecker(timedOut.request, log).assertAvailable(caller, 'documents'),
     ).resolves.toBeUndefined();
+    // Its Redis restarting makes it answer with an internal error: the same, metering is not in the way.
+    const failing = answering(async () => Promise.reject(new AppError('internal', 'internal error')));
+    await expect(
+      createQuotaChecker(failing.request, log).assertAvailable(caller, 'documents'),
+    ).resolves.toBeUndefined();
+  });
+
+  it('passes other refusals on', async () => {
+    const refusal = new AppError('invalid-request', 'metric: unknown');
+    const { request } = answering(async () => Promise.reject(refusal));
+    await expect(createQuotaChecker(request, log).assertAvailable(caller, 'documents')).rejects.toBe(refusal);
   });
 });

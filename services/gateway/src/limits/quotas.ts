@@ -17,8 +17,8 @@ export interface QuotaChecker {
 /**
  * Quota checks against the usage service (`usage.quota.check`). Counts reach the usage service
  * asynchronously, so a quota is enforced to within the work accepted in the last second or so. When the
- * usage service does not answer in time the work is let through (and logged): metering must not take
- * ingestion or search down.
+ * usage service does not answer in time, or fails, the work is let through (and logged): metering must not
+ * take ingestion or search down.
  */
 export function createQuotaChecker(
   request: Requester,
@@ -43,14 +43,13 @@ export function createQuotaChecker(
         if (room.size > 10_000) room.delete(room.keys().next().value as string);
       } catch (error) {
         room.delete(key);
-        if (isAppError(error) && (error.code === 'service-unavailable' || error.code === 'timeout')) {
-          log.warn(
-            { err: error, metric, org_id: caller.context.org },
-            'quota not checked: usage service unavailable',
-          );
-          return;
-        }
-        throw error;
+        // A refusal (quota exceeded, a bad request) stands; the usage service failing (timeout, its Redis or
+        // MongoDB restarting: any 5xx or transport error) lets the work through, as documented.
+        if (isAppError(error) && error.status < 500) throw error;
+        log.warn(
+          { err: error, metric, org_id: caller.context.org },
+          'quota not checked: usage service unavailable',
+        );
       }
     },
   };

@@ -1,7 +1,9 @@
 import rateLimit from '@fastify/rate-limit';
 import { AppError } from '@kb/errors';
+import type { Logger } from '@kb/log';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { fallbackStore } from './fallback-store.js';
 import { type RateLimitSettings, requestsPerMinute } from './settings.js';
 
 /** Routes nobody is limited on: health, readiness, metrics, the OpenAPI document and docs. */
@@ -27,19 +29,22 @@ interface Window {
  *   until the window ends. Behind a proxy, set Fastify's `trustProxy` so the address is the client's.
  * The operator's master key is not limited. Refusals are 429 `rate-limited` problems with `Retry-After`;
  * every limited answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (the tighter
- * of the key's and the organization's windows). If Redis is unreachable the limits are skipped, not the
- * requests.
+ * of the key's and the organization's windows).
+ *
+ * If Redis is unreachable the gateway fails open to memory (fallback-store.ts): it keeps answering, and each
+ * replica enforces the same limits on its own until Redis is back. Refusing everything (503) would turn a
+ * Redis outage into a platform outage, and skipping the limits would leave the services unprotected.
  */
 export async function registerRateLimits(
   app: FastifyInstance,
-  deps: { redis: Redis; settings: RateLimitSettings },
+  deps: { redis: Redis; log: Logger; settings: RateLimitSettings },
 ): Promise<void> {
   const { settings } = deps;
   const windowS = Math.round(settings.windowMs / 1000);
   await app.register(rateLimit, {
     global: false,
-    redis: deps.redis,
-    nameSpace: 'kb:ratelimit:',
+    store: fallbackStore({ redis: deps.redis, prefix: 'kb:ratelimit:', log: deps.log }),
+    // The store answers from memory when Redis cannot; this only guards against a fault of the store itself.
     skipOnError: true,
     timeWindow: settings.windowMs,
   });

@@ -63,5 +63,21 @@ function toAppError(error: FastifyError | AppError): AppError {
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError('invalid-request', error.message);
   }
+  if (isConnectionError(error)) {
+    return new AppError('service-unavailable', 'a dependency is unavailable; retry shortly', {
+      retryAfter: 1,
+      cause: error,
+    });
+  }
   return new AppError('internal', 'internal error', { cause: error });
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const CONNECTION_MESSAGES =
+  /connection is closed|stream isn't writeable|reached the max retries per request|connection (?:closed|refused|lost)/i;
+
+/** A server this gateway depends on (Redis, NATS, …) is restarting or unreachable: retryable, not a bug. */
+function isConnectionError(error: Error & { code?: unknown }): boolean {
+  if (typeof error.code === 'string' && CONNECTION_CODES.has(error.code)) return true;
+  return error.name === 'MaxRetriesPerRequestError' || CONNECTION_MESSAGES.test(error.message);
 }

@@ -22,7 +22,7 @@ import {
   parse,
   Title,
 } from '@kb/contracts';
-import { AppError, invalid } from '@kb/errors';
+import { AppError, invalid, isAppError } from '@kb/errors';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { ResolveCredential } from '../auth/plugin.js';
@@ -30,7 +30,6 @@ import type { WorkspacePrincipal } from '../auth/principal.js';
 import { resolveContentType } from '../documents/content-type.js';
 import { type Received, receiveMultipart, storeStream } from '../documents/receive.js';
 import type { UploadStore } from '../documents/store.js';
-import type { QuotaChecker } from '../limits/index.js';
 import { inRequestSpan } from '../plugins/tracing.js';
 import { BEARER_AUTH, call, problems, type RouteDeps } from './deps.js';
 
@@ -121,17 +120,16 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         const limit = uploadLimit(principal);
         const name = `${principal.org}/${principal.ws}/${randomUUID()}`;
         await deps.quotas?.assertAvailable(caller, 'documents', 1);
-        const t0 = Date.now();
         const upload = request.isMultipart()
           ? await receiveMultipart(request, deps.uploads, name, limit)
           : await receiveJson(request, deps.uploads, name, limit);
-        const t1 = Date.now();
         let recorded: Awaited<ReturnType<typeof record>>;
         try {
           recorded = await record(request, upload, name);
-          request.log.info({ put: t1 - t0, create: Date.now() - t1 }, 'TIMING');
         } catch (error) {
-          await deps.uploads.remove(name).catch(() => undefined);
+          // A refusal (4xx) recorded nothing. After a timeout or an outage the record may exist and name this
+          // object (the client's retry with the same key then finds it), so the object stays.
+          if (isAppError(error) && error.status < 500) await deps.uploads.remove(name).catch(() => undefined);
           throw error;
         }
         const { created, document, contentType } = recorded;

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@kb/bus';
 import { SERVICE_NAMES } from '@kb/contracts';
 import { unavailable } from '@kb/errors';
+import { type MetricsEndpoint, PROMETHEUS_CONTENT_TYPE } from '@kb/telemetry';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -11,15 +12,26 @@ export interface HealthDeps {
   redis: Redis;
   /** How long each dependency may take to answer a readiness probe. */
   probeTimeoutMs?: number;
+  /** The process's metrics, for `GET /metrics`. */
+  metrics?: MetricsEndpoint;
 }
 
 const Readiness = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
 
-/** `/healthz`: the process is alive. `/readyz`: NATS, Redis and every service answer; 503 naming what does not. */
+/**
+ * `/healthz`: the process is alive. `/readyz`: NATS, Redis and every service answer; 503 naming what does not.
+ * `/metrics`: the gateway's metrics in Prometheus text format (labels carry no tenant ids, see tracing.ts).
+ */
 export function healthRoutes(deps: HealthDeps) {
   const timeout = deps.probeTimeoutMs ?? 1_000;
   return async (app: FastifyInstance) => {
     app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+    const metrics = deps.metrics;
+    if (metrics) {
+      app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
+        reply.type(PROMETHEUS_CONTENT_TYPE).send(await metrics.text()),
+      );
+    }
     app.get(
       '/readyz',
       { config: { public: true }, schema: { hide: true, response: { 200: Readiness } } },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
+  ActivityList,
   AuditEntry,
   CreatedKey,
   CreateOrganization,
@@ -16,7 +17,7 @@ import { BEARER_AUTH, call, problems, type RouteDeps } from './deps.js';
 
 const OrgParams = Type.Object({ org_id: OrgId });
 
-/** Operator routes (master key): organizations, their admin keys and their audit log. */
+/** Operator routes (master key): organizations, their admin keys, their audit log and their activity. */
 export function orgRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
@@ -104,6 +105,35 @@ export function orgRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         return reply
           .code(201)
           .send(await call(deps, request, 'tenant.org.keys.create', caller, request.body));
+      },
+    );
+
+    app.get(
+      '/v1/ops/orgs/:org_id/activity',
+      {
+        schema: {
+          tags: ['operator'],
+          summary: "An organization's recent requests and ingestion jobs, newest first",
+          description:
+            'Requests made with its workspace keys and search tokens (route, HTTP status, duration) and ' +
+            'ingestion jobs (job, state, time from acceptance to outcome, failure reason), each with its ' +
+            'trace id and request id, kept for 3 days. Requests appear within seconds; each second at most ' +
+            '20 requests per workspace are described, failures first.',
+          security: BEARER_AUTH,
+          params: OrgParams,
+          querystring: ListQuery,
+          response: { 200: ActivityList, ...problems(400, 401, 403, 404, 503) },
+        },
+      },
+      async (request) => {
+        const principal = deps.access.operator(request);
+        const caller = deps.access.caller(request, principal, request.params.org_id, null);
+        // The organization must exist (404 otherwise); its activity is the usage service's.
+        const [, activity] = await Promise.all([
+          call(deps, request, 'tenant.org.get', caller, {}),
+          call(deps, request, 'usage.activity.list', caller, request.query),
+        ]);
+        return activity;
       },
     );
 

@@ -1,6 +1,7 @@
 import { consumeDurable, type NatsConnection, type RunningConsumer } from '@kb/bus';
 import { IngestRequested, STREAMS, tenantWildcard, WorkspaceDeleted } from '@kb/contracts';
 import type { Logger } from '@kb/log';
+import { traceMetadata } from '@kb/telemetry';
 import type { ContextVerifier } from '@kb/tenancy';
 import type { FairQueue } from '../queue/fair.js';
 import type { Queues } from '../queue/queues.js';
@@ -50,6 +51,8 @@ export function consumeIngestRequests(nc: NatsConnection, deps: ConsumerDeps): P
         documentId: record._id,
         version: record.version,
         enqueuedAt: Date.now(),
+        trace: traceMetadata(),
+        requestId: tenant.rid,
       });
       deps.onQueued?.();
     },

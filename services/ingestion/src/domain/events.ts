@@ -12,7 +12,13 @@ export interface DocumentEvents {
   /** `evt.document.<outcome>`, with `Nats-Msg-Id = eventId`: re-publishing after a crash is harmless. */
   document(
     tenant: Tenant,
-    fields: { documentId: string; outcome: DocumentOutcome; chunks: number; error: string | null; eventId: string },
+    fields: {
+      documentId: string;
+      outcome: DocumentOutcome;
+      chunks: number;
+      error: string | null;
+      eventId: string;
+    },
   ): Promise<void>;
   /** Usage events; zero values are not sent. */
   usage(tenant: Tenant, items: { metric: UsageMetric; value: number; eventId: string }[]): Promise<void>;
@@ -37,7 +43,9 @@ export function createDocumentEvents(publisher: Publisher, signer: ContextSigner
         error: fields.error,
       };
       const subject = eventSubject({ org: tenant.org, ws: tenant.ws }, `document.${fields.outcome}`);
-      await publish(() => publisher.publish(subject, DocumentEvent, body, caller(tenant, fields.eventId), fields.eventId));
+      await publish(() =>
+        publisher.publish(subject, DocumentEvent, body, caller(tenant, fields.eventId), fields.eventId),
+      );
     },
     async usage(tenant, items) {
       for (const item of items) {
@@ -52,7 +60,9 @@ export function createDocumentEvents(publisher: Publisher, signer: ContextSigner
           value: item.value,
         };
         const subject = meteringSubject({ org: tenant.org, ws: tenant.ws }, item.metric);
-        await publish(() => publisher.publish(subject, UsageEvent, body, caller(tenant, item.eventId), item.eventId));
+        await publish(() =>
+          publisher.publish(subject, UsageEvent, body, caller(tenant, item.eventId), item.eventId),
+        );
       }
     },
   };

@@ -24,7 +24,11 @@ export function createSettingsSource(
       if (hit && Date.now() - hit.at < ttlMs) return hit.settings;
       // The tenant service answers workspace reads to organization admins; this context names exactly one
       // workspace of the tenant whose verified request is being handled.
-      const workspace = await request('tenant.workspace.get', serviceCaller(signer, tenant, rid, ['org:admin']), {});
+      const workspace = await request(
+        'tenant.workspace.get',
+        serviceCaller(signer, tenant, rid, ['org:admin']),
+        {},
+      );
       const settings = { ...DEFAULT_WORKSPACE_SETTINGS, ...workspace.settings };
       if (cache.size > 10_000) cache.clear();
       cache.set(tenant.ws, { settings, at: Date.now() });

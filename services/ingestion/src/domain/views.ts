@@ -35,7 +35,9 @@ export function toDocument(doc: DocumentDoc): Document {
 export function parseMetadata(json: string): Record<string, unknown> {
   try {
     const value = JSON.parse(json) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }

@@ -35,19 +35,21 @@ export async function createDocument(
   { tenant }: HandlerContext,
 ): Promise<CreateDocumentResponse> {
   const scope = scopeOf(tenant);
-  const t0 = Date.now();
-  const lap = (what: string) => deps.log.info({ what, ms: Date.now() - t0 }, 'TIMING');
   if (Buffer.byteLength(JSON.stringify(request.metadata)) > MAX_METADATA_BYTES) {
     throw invalid(`metadata: must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
   }
-  if (await deps.stores.tombstones.in(scope).findOne({ _id: tenant.ws })) throw notFound('workspace not found');
-  lap('tombstone');
+  if (await deps.stores.tombstones.in(scope).findOne({ _id: tenant.ws }))
+    throw notFound('workspace not found');
   const settings = await deps.settings.get(tenant, tenant.rid);
-  lap('settings');
-  const plan: PlanName = (PLAN_NAMES as readonly string[]).includes(tenant.plan) ? (tenant.plan as PlanName) : 'free';
+  const plan: PlanName = (PLAN_NAMES as readonly string[]).includes(tenant.plan)
+    ? (tenant.plan as PlanName)
+    : 'free';
   const limit = effectiveLimits(plan, settings.limits).upload_bytes;
   if (request.object.bytes > limit) {
-    throw new AppError('payload-too-large', `the upload is ${request.object.bytes} bytes; this workspace accepts at most ${limit}`);
+    throw new AppError(
+      'payload-too-large',
+      `the upload is ${request.object.bytes} bytes; this workspace accepts at most ${limit}`,
+    );
   }
   const idempotency = request.idempotency_key ? idempotencyClaimId(tenant.ws, request.idempotency_key) : null;
 
@@ -65,9 +67,7 @@ export async function createDocument(
       await claimIdempotency(deps, scope, idempotency, existing.doc._id, request.content_hash);
       return { created: existing.created, document: toDocument(existing.doc) };
     }
-    lap('matched');
     const created = await insertNew(deps, scope, request, settings);
-    lap('inserted');
     if (created === 'retry') continue;
     await claimIdempotency(deps, scope, idempotency, created._id, request.content_hash);
     return { created: true, document: toDocument(created) };
@@ -82,7 +82,11 @@ const externalClaimId = (ws: string, externalId: string) =>
   `${ws}:x:${createHash('sha256').update(externalId).digest('hex')}`;
 
 /** The document a claim names, or null after removing the claim if that document is gone for good. */
-async function followClaim(deps: HandlerDeps, scope: Scope, claim: ClaimDoc | null): Promise<DocumentDoc | 'pending' | null> {
+async function followClaim(
+  deps: HandlerDeps,
+  scope: Scope,
+  claim: ClaimDoc | null,
+): Promise<DocumentDoc | 'pending' | null> {
   if (!claim) return null;
   const doc = await deps.stores.documents.in(scope).findOne({ _id: claim.document_id });
   if (doc && doc.status !== 'deleting') return doc;
@@ -103,7 +107,8 @@ async function findByIdempotencyKey(
     return null;
   }
   const doc = await followClaim(deps, scope, claim);
-  if (doc === 'pending') throw conflict('a request with this Idempotency-Key is still being processed; retry');
+  if (doc === 'pending')
+    throw conflict('a request with this Idempotency-Key is still being processed; retry');
   if (doc && claim?.content_hash !== contentHash) {
     throw new AppError('conflict', 'this Idempotency-Key was already used for a different upload');
   }
@@ -115,7 +120,9 @@ async function matchContent(
   scope: Scope,
   contentHash: string,
 ): Promise<{ doc: DocumentDoc; created: false } | 'retry' | null> {
-  const claim = await deps.stores.claims.in(scope).findOne({ _id: hashClaimId(scope.workspace_id, contentHash) });
+  const claim = await deps.stores.claims
+    .in(scope)
+    .findOne({ _id: hashClaimId(scope.workspace_id, contentHash) });
   const doc = await followClaim(deps, scope, claim);
   if (doc === 'pending') return 'retry';
   return doc ? { doc, created: false } : null;
@@ -129,7 +136,9 @@ async function matchExternal(
   settings: { chunk_size: number; chunk_overlap: number },
 ): Promise<{ doc: DocumentDoc; created: boolean } | 'retry' | null> {
   const externalId = request.external_id as string;
-  const claim = await deps.stores.claims.in(scope).findOne({ _id: externalClaimId(scope.workspace_id, externalId) });
+  const claim = await deps.stores.claims
+    .in(scope)
+    .findOne({ _id: externalClaimId(scope.workspace_id, externalId) });
   const doc = await followClaim(deps, scope, claim);
   if (doc === 'pending') return 'retry';
   if (!doc) return null;

@@ -54,7 +54,12 @@ export function documentHandlers(deps: HandlerDeps): DocumentHandlers {
       // Out of search results before the answer; if this fails the caller gets 503 and may retry the delete.
       await deps.vectors.hide(tenant, document_id);
       try {
-        await deps.queues.addMaintenance({ kind: 'delete-document', org: tenant.org, ws: tenant.ws, documentId: document_id });
+        await deps.queues.addMaintenance({
+          kind: 'delete-document',
+          org: tenant.org,
+          ws: tenant.ws,
+          documentId: document_id,
+        });
       } catch (error) {
         // The document is already hidden; the sweeper schedules the removal once Redis answers again.
         log.warn({ err: error, document_id }, 'deletion not scheduled yet');

@@ -9,12 +9,22 @@ export async function removeDocument(deps: PipelineDeps, tenant: Tenant, documen
   const scope = scopeOf(tenant);
   const docs = deps.stores.documents.in(scope);
   const record = await docs.findOne({ _id: documentId });
-  if (!record || record.status !== 'deleting') return;
+  if (record?.status !== 'deleting') return;
   await deps.vectors.removeDocument(tenant, documentId);
-  const objects = new Set([record.object.name, ...(record.live_object ? [record.live_object] : []), ...record.retired_objects]);
+  const objects = new Set([
+    record.object.name,
+    ...(record.live_object ? [record.live_object] : []),
+    ...record.retired_objects,
+  ]);
   for (const name of objects) await deps.uploads.remove(name);
   const prefix = `doc:${documentId}:deleted`;
-  await deps.events.document(tenant, { documentId, outcome: 'deleted', chunks: 0, error: null, eventId: prefix });
+  await deps.events.document(tenant, {
+    documentId,
+    outcome: 'deleted',
+    chunks: 0,
+    error: null,
+    eventId: prefix,
+  });
   if (record.live_version !== null) {
     await deps.events.usage(tenant, [
       { metric: 'documents', value: -1, eventId: `${prefix}:documents` },
@@ -46,7 +56,11 @@ export async function purgeWorkspace(deps: PipelineDeps, tenant: Tenant): Promis
     const batch = await docs.find({}, { sort: { _id: 1 }, limit: 200 });
     if (batch.length === 0) break;
     for (const record of batch) {
-      const objects = new Set([record.object.name, ...(record.live_object ? [record.live_object] : []), ...record.retired_objects]);
+      const objects = new Set([
+        record.object.name,
+        ...(record.live_object ? [record.live_object] : []),
+        ...record.retired_objects,
+      ]);
       for (const name of objects) await deps.uploads.remove(name);
     }
     await docs.deleteMany({ _id: { $in: batch.map((record) => record._id) } });

@@ -61,7 +61,12 @@ export function startSweeper(options: SweeperOptions): { stop(): Promise<void> }
   }
 
   async function checkDeletion(doc: DocumentDoc): Promise<void> {
-    const job = { kind: 'delete-document' as const, org: doc.org_id, ws: doc.workspace_id, documentId: doc._id };
+    const job = {
+      kind: 'delete-document' as const,
+      org: doc.org_id,
+      ws: doc.workspace_id,
+      documentId: doc._id,
+    };
     const id = maintenanceJobId(job);
     const state = await queues.maintenance.getJobState(id);
     if (LIVE_JOB_STATES.has(state)) return;
@@ -86,10 +91,16 @@ export function startSweeper(options: SweeperOptions): { stop(): Promise<void> }
         }
         const batch = (await unscoped(
           'sweeper: find stalled ingestion work across tenants',
-          deps.stores.documents.model.find(filter).sort({ updated_at: 1, _id: 1 }).limit(BATCH).lean<DocumentDoc[]>(),
+          deps.stores.documents.model
+            .find(filter)
+            .sort({ updated_at: 1, _id: 1 })
+            .limit(BATCH)
+            .lean<DocumentDoc[]>(),
         ).exec()) as DocumentDoc[];
         const results = await Promise.all(
-          batch.map((doc) => (doc.status === 'deleting' ? checkDeletion(doc).then(() => false) : checkIngest(doc))),
+          batch.map((doc) =>
+            doc.status === 'deleting' ? checkDeletion(doc).then(() => false) : checkIngest(doc),
+          ),
         );
         requeued += results.filter(Boolean).length;
         const last = batch.at(-1);

@@ -25,8 +25,8 @@ const BLOCK = new Set(
 /** Block elements set off by a blank line. */
 const PARAGRAPH = new Set('p h1 h2 h3 h4 h5 h6 blockquote pre section article table ul ol'.split(' '));
 
-const LINE_BREAK = '\u0001';
-const PARAGRAPH_BREAK = '\u0002';
+const LINE_BREAK = '\ufdd0';
+const PARAGRAPH_BREAK = '\ufdd1';
 
 export interface HtmlText {
   text: string;
@@ -64,7 +64,8 @@ export function htmlToText(html: string): HtmlText {
     if (SKIPPED.has(name)) {
       skipping.set(name, (skipping.get(name) ?? 0) + 1);
       skipDepth += 1;
-    } else if (BLOCK.has(name) && skipDepth === 0) out.push(PARAGRAPH.has(name) ? PARAGRAPH_BREAK : LINE_BREAK);
+    } else if (BLOCK.has(name) && skipDepth === 0)
+      out.push(PARAGRAPH.has(name) ? PARAGRAPH_BREAK : LINE_BREAK);
     if (name === 'h1' && h1 === null) inH1 = true;
   };
   const close = (name: string) => {
@@ -113,7 +114,7 @@ export function htmlToText(html: string): HtmlText {
     .join('')
     .replace(/\s+/g, (space) => (space.includes('\n') ? '\n' : ' '))
     // A run of breaks (and the spaces around them) becomes one: a blank line if any was a paragraph break.
-    .replace(/[\s\u0001\u0002]*[\u0001\u0002][\s\u0001\u0002]*/g, (run) =>
+    .replace(/[\s\ufdd0\ufdd1]*[\ufdd0\ufdd1][\s\ufdd0\ufdd1]*/g, (run) =>
       run.includes(PARAGRAPH_BREAK) ? '\n\n' : '\n',
     )
     .split('\n')

@@ -22,7 +22,9 @@ export async function parseDocument(bytes: Uint8Array, contentType: ContentType)
   if (bytes.length === 0) throw new ContentError('the file is empty');
   const looksPdf = Buffer.from(bytes.subarray(0, 1024)).toString('latin1').includes(PDF_MAGIC);
   if (contentType !== 'application/pdf' && looksPdf) {
-    throw new ContentError(`the content is a PDF but was declared as ${contentType}; upload it as application/pdf`);
+    throw new ContentError(
+      `the content is a PDF but was declared as ${contentType}; upload it as application/pdf`,
+    );
   }
   let parsed: Parsed;
   try {

@@ -21,10 +21,13 @@ export function jsonToText(source: string): { text: string; title: string | null
   while (stack.length > 0) {
     const { path, value: current, depth } = stack.pop() as { path: string; value: unknown; depth: number };
     if (depth > MAX_JSON_DEPTH) {
-      throw new ContentError(`the JSON is nested more than ${MAX_JSON_DEPTH} levels deep; flatten it and upload again`);
+      throw new ContentError(
+        `the JSON is nested more than ${MAX_JSON_DEPTH} levels deep; flatten it and upload again`,
+      );
     }
     if (current === null || typeof current !== 'object') {
-      if (current !== null && current !== '') lines.push(path ? `${path}: ${String(current)}` : String(current));
+      if (current !== null && current !== '')
+        lines.push(path ? `${path}: ${String(current)}` : String(current));
       continue;
     }
     if (Array.isArray(current) && current.every((item) => item === null || typeof item !== 'object')) {
@@ -45,7 +48,8 @@ export function jsonToText(source: string): { text: string; title: string | null
   const root = value as Record<string, unknown> | null;
   const title =
     root && typeof root === 'object' && !Array.isArray(root)
-      ? ([root.title, root.name].find((v): v is string => typeof v === 'string' && v.trim() !== '')?.trim() ?? null)
+      ? ([root.title, root.name].find((v): v is string => typeof v === 'string' && v.trim() !== '')?.trim() ??
+        null)
       : null;
   return { text: lines.join('\n'), title };
 }

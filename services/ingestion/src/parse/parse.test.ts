@@ -20,7 +20,8 @@ describe('parseDocument', () => {
     expect(parsed.text).toContain('Heading');
     expect(parsed.text).toContain('Hello bold world.');
     expect(parsed.text).toMatch(/one\ntwo/);
-    for (const hidden of ['alert', 'color', 'hidden', 'nothing', '<']) expect(parsed.text).not.toContain(hidden);
+    for (const hidden of ['alert', 'color', 'hidden', 'nothing', '<'])
+      expect(parsed.text).not.toContain(hidden);
     const deep = `${'<div>'.repeat(200_000)}deep text${'</div>'.repeat(200_000)}`;
     const started = Date.now();
     expect((await parseDocument(utf8(deep), 'text/html')).text).toBe('deep text');
@@ -29,7 +30,9 @@ describe('parseDocument', () => {
 
   it('reads Markdown as text, with its first heading as the title', async () => {
     const parsed = await parseDocument(
-      utf8('# Guide to *kb*\n\nSome **bold** text and a [link](http://example.com).\n\n- item one\n- item two\n\n```\ncode here\n```'),
+      utf8(
+        '# Guide to *kb*\n\nSome **bold** text and a [link](http://example.com).\n\n- item one\n- item two\n\n```\ncode here\n```',
+      ),
       'text/markdown',
     );
     expect(parsed.title).toBe('Guide to kb');

@@ -18,10 +18,13 @@ export function decodeUtf8(bytes: Uint8Array, what = 'the content'): string {
 
 /** Line endings unified, control characters other than tab and newline removed, trailing spaces trimmed. */
 export function normaliseText(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
-    .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  return (
+    text
+      .replace(/\r\n?/g, '\n')
+      // Control characters (C0 and C1) except tab, line feed and carriage return.
+      .replace(/(?![\t\n\r])\p{Cc}/gu, '')
+      .replace(/[ \t]+\n/g, '\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim()
+  );
 }

@@ -10,7 +10,11 @@ import type { PipelineDeps, Tenant } from './deps.js';
  *  3. the older versions' points are deleted (until then both are live; search keeps the highest version);
  *  4. superseded uploads are deleted and the events published, with ids derived from the version.
  */
-export async function finalizeVersion(deps: PipelineDeps, tenant: Tenant, record: DocumentDoc): Promise<void> {
+export async function finalizeVersion(
+  deps: PipelineDeps,
+  tenant: Tenant,
+  record: DocumentDoc,
+): Promise<void> {
   const pending = record.pending;
   if (!pending) throw new Error(`document ${record._id} is finalizing without pending counts`);
   const { version } = pending;
@@ -19,7 +23,11 @@ export async function finalizeVersion(deps: PipelineDeps, tenant: Tenant, record
 
   const now = new Date();
   const before = await docs.findOneAndUpdate(
-    { _id: record._id, status: { $ne: 'deleting' }, $or: [{ live_version: null }, { live_version: { $lt: version } }] },
+    {
+      _id: record._id,
+      status: { $ne: 'deleting' },
+      $or: [{ live_version: null }, { live_version: { $lt: version } }],
+    },
     {
       $set: {
         live_version: version,
@@ -62,7 +70,9 @@ export async function announceLive(deps: PipelineDeps, tenant: Tenant, record: D
   await deps.vectors.removeOlder(tenant, record._id, version);
   for (const name of record.retired_objects) {
     await deps.uploads.remove(name);
-    await deps.stores.documents.in(scopeOf(tenant)).updateOne({ _id: record._id }, { $pull: { retired_objects: name } });
+    await deps.stores.documents
+      .in(scopeOf(tenant))
+      .updateOne({ _id: record._id }, { $pull: { retired_objects: name } });
   }
   const prefix = `doc:${record._id}:v${version}`;
   await deps.events.document(tenant, {

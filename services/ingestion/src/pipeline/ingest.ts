@@ -27,7 +27,8 @@ export async function ingestVersion(deps: PipelineDeps, task: IngestTask): Promi
   }
   if (record.version !== task.version) {
     // A newer upload replaced this one before it went live: drop its points, unless it is the live one.
-    if (record.live_version !== task.version) await deps.vectors.removeVersion(tenant, task.documentId, task.version);
+    if (record.live_version !== task.version)
+      await deps.vectors.removeVersion(tenant, task.documentId, task.version);
     return 'superseded';
   }
   switch (record.status) {
@@ -121,12 +122,15 @@ async function writeChunks(
 export async function failVersion(deps: PipelineDeps, task: IngestTask, reason: string): Promise<boolean> {
   const tenant: Tenant = { org: task.org, ws: task.ws };
   const scope = scopeOf(tenant);
-  const failed = await deps.stores.documents.in(scope).findOneAndUpdate(
-    { _id: task.documentId, version: task.version, status: { $in: ['queued', 'processing'] } },
-    { $set: { status: 'failed', error: reason.slice(0, 1_000), pending: null, updated_at: new Date() } },
-  );
+  const failed = await deps.stores.documents
+    .in(scope)
+    .findOneAndUpdate(
+      { _id: task.documentId, version: task.version, status: { $in: ['queued', 'processing'] } },
+      { $set: { status: 'failed', error: reason.slice(0, 1_000), pending: null, updated_at: new Date() } },
+    );
   if (!failed) return false;
-  if (failed.live_version !== task.version) await deps.vectors.removeVersion(tenant, task.documentId, task.version);
+  if (failed.live_version !== task.version)
+    await deps.vectors.removeVersion(tenant, task.documentId, task.version);
   await deps.stores.claims.in(scope).deleteMany({ document_id: task.documentId, kind: 'hash' });
   await deps.events.document(tenant, {
     documentId: task.documentId,

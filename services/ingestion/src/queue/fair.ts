@@ -8,10 +8,18 @@ export interface IngestTask {
   version: number;
   /** When the task entered the fair queue (epoch ms), for latency measurements. */
   enqueuedAt: number;
+  /**
+   * The trace context of the request that queued the task (W3C `traceparent`/`tracestate` as JSON, BullMQ's
+   * telemetry metadata), so its job continues that request's trace; absent for work the sweeper re-queues.
+   */
+  trace?: string;
+  /** The request id of that request, for the job's log lines. */
+  requestId?: string;
 }
 
 /** BullMQ job id of a task (BullMQ refuses `:` in custom ids). */
-export const jobIdOf = (task: Pick<IngestTask, 'documentId' | 'version'>) => `${task.documentId}-v${task.version}`;
+export const jobIdOf = (task: Pick<IngestTask, 'documentId' | 'version'>) =>
+  `${task.documentId}-v${task.version}`;
 
 /**
  * Fair scheduling in front of BullMQ, which (in its open-source edition) serves one FIFO for everybody.
@@ -131,7 +139,11 @@ export function createFairQueue(redis: Redis, prefix: string): FairQueue {
     async confirm(tasks) {
       if (tasks.length === 0) return;
       const ids = tasks.map(jobIdOf);
-      await redis.multi().hdel(keys.inflight, ...ids).zrem(keys.inflightAt, ...ids).exec();
+      await redis
+        .multi()
+        .hdel(keys.inflight, ...ids)
+        .zrem(keys.inflightAt, ...ids)
+        .exec();
     },
     async stale(olderThanMs) {
       const ids = await redis.zrangebyscore(keys.inflightAt, 0, Date.now() - olderThanMs, 'LIMIT', 0, 500);

@@ -62,7 +62,14 @@ export function createQueues(connection: Redis, options: QueueOptions): Queues {
     maintenance,
     async addIngest(tasks) {
       if (tasks.length === 0) return;
-      await ingest.addBulk(tasks.map((task) => ({ name: 'ingest', data: task, opts: { jobId: jobIdOf(task) } })));
+      // A job's span continues the trace of the request that queued its task (bullmq-otel metadata).
+      await ingest.addBulk(
+        tasks.map((task) => ({
+          name: 'ingest',
+          data: task,
+          opts: { jobId: jobIdOf(task), ...(task.trace ? { telemetry: { metadata: task.trace } } : {}) },
+        })),
+      );
     },
     async addMaintenance(job, { delayMs, suffix } = {}) {
       await maintenance.add(job.kind, job, {

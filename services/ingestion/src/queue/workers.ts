@@ -1,7 +1,11 @@
 import type { Logger } from '@kb/log';
+import { adoptTenant } from '@kb/telemetry';
+import { runWithTenant } from '@kb/tenancy';
+import { trace } from '@opentelemetry/api';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
-import { removeDocument, purgeWorkspace } from '../maintenance/delete.js';
+import { purgeWorkspace, removeDocument } from '../maintenance/delete.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
 import { isTransient, reasonOf } from '../pipeline/errors.js';
 import { failVersion, ingestVersion } from '../pipeline/ingest.js';
@@ -16,6 +20,22 @@ export interface WorkerOptions {
   log: Logger;
   /** Called whenever an ingestion job settles, so the dispatcher refills at once. */
   onSettled?: () => void;
+  /** The service's version, for the job spans' instrumentation scope. */
+  version?: string;
+}
+
+/**
+ * Runs a job as its tenant: the job's span (opened by BullMQ before the job's data is read) and every span
+ * and log line under it carry the tenant, and the request id when the job came from a request.
+ */
+function asTenant<T>(
+  job: Job<{ org: string; ws: string; requestId?: string }>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const { org, ws, requestId } = job.data;
+  adoptTenant(trace.getActiveSpan(), { org, ws });
+  const rid = requestId ?? String(job.id);
+  return runWithTenant({ org, ws, kid: 'ingestion', scopes: [], plan: '', rid }, fn);
 }
 
 export interface Workers {
@@ -36,43 +56,56 @@ export function startWorkers(connection: Redis, deps: PipelineDeps, options: Wor
     lockDuration: options.lockMs,
     stalledInterval: Math.max(1_000, Math.floor(options.lockMs / 2)),
     maxStalledCount: 10,
+    // Job spans (`process ingest`) continue the trace carried in the job; job durations and counts as metrics.
+    telemetry: new BullMQOtel({
+      tracerName: 'kb-ingestion',
+      meterName: 'kb-ingestion',
+      version: options.version ?? '0.0.0',
+      enableMetrics: true,
+    }),
   };
 
+  const processIngest = async (job: Job<IngestTask>) => {
+    const task = job.data;
+    const attempts = job.opts.attempts ?? 1;
+    try {
+      return await ingestVersion(deps, task);
+    } catch (error) {
+      const reason = reasonOf(error);
+      const jobLog = log.child({ org_id: task.org, workspace_id: task.ws, document_id: task.documentId });
+      if (!isTransient(error)) {
+        jobLog.info({ reason }, 'document failed: bad content');
+        await failVersion(deps, task, reason);
+        throw new UnrecoverableError(reason);
+      }
+      if (job.attemptsMade + 1 >= attempts) {
+        jobLog.warn({ err: error, attempts }, 'document failed: retries exhausted');
+        await failVersion(
+          deps,
+          task,
+          `could not be processed after ${attempts} attempts (${reason}); upload it again later`,
+        );
+      } else {
+        jobLog.warn({ err: error, attempt: job.attemptsMade + 1 }, 'ingestion attempt failed; will retry');
+      }
+      throw error;
+    }
+  };
   const ingest = new Worker<IngestTask>(
     INGEST_QUEUE,
-    async (job: Job<IngestTask>) => {
-      const task = job.data;
-      const attempts = job.opts.attempts ?? 1;
-      try {
-        return await ingestVersion(deps, task);
-      } catch (error) {
-        const reason = reasonOf(error);
-        const jobLog = log.child({ org_id: task.org, workspace_id: task.ws, document_id: task.documentId });
-        if (!isTransient(error)) {
-          jobLog.info({ reason }, 'document failed: bad content');
-          await failVersion(deps, task, reason);
-          throw new UnrecoverableError(reason);
-        }
-        if (job.attemptsMade + 1 >= attempts) {
-          jobLog.warn({ err: error, attempts }, 'document failed: retries exhausted');
-          await failVersion(deps, task, `could not be processed after ${attempts} attempts (${reason}); upload it again later`);
-        } else {
-          jobLog.warn({ err: error, attempt: job.attemptsMade + 1 }, 'ingestion attempt failed; will retry');
-        }
-        throw error;
-      }
-    },
+    (job: Job<IngestTask>) => asTenant(job, () => processIngest(job)),
     { ...common, concurrency: options.concurrency },
   );
 
   const maintenance = new Worker<MaintenanceJob>(
     MAINTENANCE_QUEUE,
-    async (job: Job<MaintenanceJob>) => {
-      const { data } = job;
-      const tenant = { org: data.org, ws: data.ws };
-      if (data.kind === 'delete-document') await removeDocument(deps, tenant, data.documentId);
-      else await purgeWorkspace(deps, tenant);
-    },
+    (job: Job<MaintenanceJob>) =>
+      asTenant(job, async () => {
+        const { data } = job;
+        const tenant = { org: data.org, ws: data.ws };
+        if (data.kind === 'delete-document') await removeDocument(deps, tenant, data.documentId);
+        else await purgeWorkspace(deps, tenant);
+      }),
     { ...common, concurrency: 2 },
   );
 

@@ -136,8 +136,14 @@ export async function createStores(connection: Connection): Promise<IngestionSto
   );
 
   const stores: IngestionStores = {
-    documents: scopedModel(connection, 'IngestionDocument', documentSchema, { ...SCOPE, collection: 'documents' }),
-    claims: scopedModel(connection, 'IngestionClaim', claimSchema, { ...SCOPE, collection: 'document_claims' }),
+    documents: scopedModel(connection, 'IngestionDocument', documentSchema, {
+      ...SCOPE,
+      collection: 'documents',
+    }),
+    claims: scopedModel(connection, 'IngestionClaim', claimSchema, {
+      ...SCOPE,
+      collection: 'document_claims',
+    }),
     tombstones: scopedModel(connection, 'IngestionTombstone', tombstoneSchema, {
       ...SCOPE,
       collection: 'deleted_workspaces',
@@ -151,4 +157,7 @@ export const isDuplicateKey = (error: unknown): boolean =>
   (error as { code?: unknown } | null)?.code === 11000;
 
 /** The scope of a verified workspace-level tenant. */
-export const scopeOf = (tenant: { org: string; ws: string }) => ({ org_id: tenant.org, workspace_id: tenant.ws });
+export const scopeOf = (tenant: { org: string; ws: string }) => ({
+  org_id: tenant.org,
+  workspace_id: tenant.ws,
+});

@@ -1,5 +1,5 @@
-import { UPLOAD_BUCKET } from '@kb/contracts';
 import type { NatsConnection } from '@kb/bus';
+import { UPLOAD_BUCKET } from '@kb/contracts';
 import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 
 export interface Uploads {

@@ -26,6 +26,29 @@ export function counterKey(scope: CounterScope, metric: UsageMetric, period: Cou
 
 /** How long a monthly counter outlives its month (reports come from MongoDB; this only serves quotas). */
 const MONTH_KEPT_S = 35 * 24 * 3_600;
+
+/**
+ * Set together with the counters when they are (re)built from MongoDB (domain/rebuild.ts). Its absence
+ * means Redis lost them (a flush, or a restart without persistence): until they are rebuilt, events are not
+ * counted (they are retried) and reads wait for the rebuild.
+ */
+export const COUNTERS_BUILT_KEY = 'kb:usage:counters-built';
+
+/** Thrown instead of counting while the counters are missing; the event is retried after the rebuild. */
+export class CountersMissingError extends Error {
+  constructor() {
+    super('usage counters are missing from Redis; they are being rebuilt from MongoDB');
+    this.name = 'CountersMissingError';
+  }
+}
+
+/** Seconds a month counter lives: until its month is over, and MONTH_KEPT_S beyond. */
+export function monthTtlS(month: Date, now: Date): number {
+  return Math.max(
+    3_600,
+    Math.ceil((startOfNextMonth(month).getTime() - now.getTime()) / 1000) + MONTH_KEPT_S,
+  );
+}
 /** How long an applied event id is remembered: longer than the stream keeps messages (7 days). */
 export const EVENT_MEMORY_S = 8 * 24 * 3_600;
 
@@ -55,19 +78,32 @@ export interface CountedEvent {
 }
 
 export interface Counters {
-  /** Adds the event to its workspace's and organization's counters, unless it was added before. */
+  /**
+   * Adds the event to its workspace's and organization's counters, unless it was added before. Throws
+   * CountersMissingError (and asks for a rebuild) when Redis has lost the counters.
+   */
   apply(event: CountedEvent): Promise<boolean>;
-  /** Current values of `keys` (missing counters read 0). */
+  /** Current values of `keys` (missing counters read 0); waits for a rebuild if the counters were lost. */
   read(keys: string[]): Promise<number[]>;
 }
 
-export function createCounters(redis: Redis, now: () => Date = () => new Date()): Counters {
+export interface CountersOptions {
+  now?: () => Date;
+  /** Called when the counters are found missing; resolves once they are rebuilt. */
+  whenMissing?: () => Promise<void>;
+}
+
+export function createCounters(redis: Redis, options: CountersOptions = {}): Counters {
+  const now = options.now ?? (() => new Date());
+  const whenMissing = options.whenMissing ?? (async () => undefined);
   return {
     async apply(event) {
-      const monthTtl = Math.max(
-        3_600,
-        Math.ceil((startOfNextMonth(event.occurredAt).getTime() - now().getTime()) / 1000) + MONTH_KEPT_S,
-      );
+      if ((await redis.exists(COUNTERS_BUILT_KEY)) === 0) {
+        // Not awaited: the rebuild waits for events being recorded, this one included.
+        whenMissing().catch(() => undefined);
+        throw new CountersMissingError();
+      }
+      const monthTtl = monthTtlS(event.occurredAt, now());
       const counters: [string, number][] = [];
       for (const scope of [
         { org: event.org, ws: event.ws },
@@ -90,7 +126,12 @@ export function createCounters(redis: Redis, now: () => Date = () => new Date())
     },
     async read(keys) {
       if (keys.length === 0) return [];
-      const values = await redis.mget(...keys);
+      // Two commands, not one MGET: the marker lives outside the organization's hash slot.
+      let [built, values] = await Promise.all([redis.exists(COUNTERS_BUILT_KEY), redis.mget(...keys)]);
+      if (built === 0) {
+        await whenMissing();
+        [built, values] = await Promise.all([redis.exists(COUNTERS_BUILT_KEY), redis.mget(...keys)]);
+      }
       return values.map((value) => (value === null ? 0 : Number(value)));
     },
   };

@@ -57,3 +57,43 @@ export function createLimits(lookup: OverridesLookup, log: Logger) {
 }
 
 export type LimitsOf = ReturnType<typeof createLimits>;
+
+/** An organization's plan, from wherever plans are kept. */
+export type PlanLookup = (org: string) => Promise<PlanName>;
+
+/**
+ * Plans from the tenant service (`tenant.org.get` on the organization's own subject, asked with an operator
+ * context the usage service signs for that one call: plans are the operator's to set). Events from the
+ * ingestion and search services carry no plan, so quota warnings need this. Answers are kept for `ttlMs`.
+ */
+export function tenantServicePlans(options: {
+  request: Requester;
+  signer: ContextSigner;
+  ttlMs?: number;
+  maxEntries?: number;
+}): PlanLookup {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const cache = new Map<string, { plan: PlanName; until: number }>();
+  return async (org) => {
+    const cached = cache.get(org);
+    if (cached && cached.until > Date.now()) return cached.plan;
+    const context: TenantContext = {
+      org,
+      ws: ORG_LEVEL,
+      kid: 'usage',
+      scopes: ['operator'],
+      plan: '',
+      rid: `usage-plan-${org}`,
+    };
+    const organization = await options.request(
+      'tenant.org.get',
+      { context, token: options.signer.sign(context) },
+      {},
+    );
+    cache.delete(org);
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+    cache.set(org, { plan: organization.plan, until: Date.now() + ttlMs });
+    return organization.plan;
+  };
+}

@@ -48,6 +48,13 @@ export function createQuotas(counters: Counters, limitsOf: LimitsOf, now: () => 
       return { plan, items: views.map(({ item }) => item) };
     },
 
+    /** The workspace's quota (`item`) and its organization's (`whole`) for one metric, and the plan. */
+    async usageOf(tenant: TenantContext, metric: QuotaMetric) {
+      const { plan, views } = await view(tenant, [metric]);
+      const { item, whole } = views[0] as (typeof views)[number];
+      return { plan, item, whole };
+    },
+
     /** The quota, if `amount` more fits; otherwise AppError(quota-exceeded) with the seconds until it may. */
     async check(tenant: TenantContext, metric: QuotaMetric, amount: number): Promise<QuotaItem> {
       const { plan, views, at } = await view(tenant, [metric]);

@@ -2,6 +2,7 @@ import type { UsageEvent, UsageMetric } from '@kb/contracts';
 import type { UpdateQuery } from 'mongoose';
 import { isDuplicateKey, type RollupDoc, type UsageStores } from '../store/index.js';
 import type { Counters } from './counters.js';
+import type { Gate } from './gate.js';
 import { dayKey, hourKey, startOfDay } from './periods.js';
 import { createSerializer, type Serializer } from './serial.js';
 
@@ -14,10 +15,13 @@ import { createSerializer, type Serializer } from './serial.js';
  *    update that only matches while the id is absent: a retried step is a no-op;
  * 3. the event is marked `rolled-up`; from now on step 2 is skipped;
  * 4. the id leaves `inflight` again (so the array stays small);
- * 5. the Redis counters move in one script guarded by a marker key (domain/counters.ts).
+ * 5. the Redis counters move in one script guarded by a marker key (domain/counters.ts);
+ * 6. the event is marked `counted`: a later copy changes nothing, and a counter rebuild (rebuild.ts) knows
+ *    the counters had it.
  *
  * A crash between any two steps leaves a state the next delivery completes without counting twice.
- * Writes to one rollup document are serialized in this process (see serial.ts).
+ * Writes to one rollup document are serialized in this process (see serial.ts); recording shares the gate
+ * with the counter rebuild, which runs alone.
  */
 export type RecordStep = 'stored' | 'workspace-rolled-up' | 'rolled-up' | 'released' | 'counted';
 
@@ -31,7 +35,12 @@ export interface Recorder {
   record(event: UsageEvent): Promise<'recorded' | 'resumed' | 'duplicate'>;
 }
 
-export function createRecorder(stores: UsageStores, counters: Counters, hooks: RecorderHooks = {}): Recorder {
+export function createRecorder(
+  stores: UsageStores,
+  counters: Counters,
+  gate: Gate,
+  hooks: RecorderHooks = {},
+): Recorder {
   const after = async (step: RecordStep, event: UsageEvent) => hooks.afterStep?.(step, event);
   const serially = createSerializer();
 
@@ -57,50 +66,54 @@ export function createRecorder(stores: UsageStores, counters: Counters, hooks: R
     }
   }
 
-  return {
-    async record(event) {
-      const key = `${event.workspace_id}/${event.event_id}`;
-      const { doc, first } = await store(event, key);
-      await after('stored', event);
-      // An event id published again counts as its first copy said, whatever later copies say.
-      const stored = { ...event, metric: doc.metric, value: doc.value, occurred_at: doc.occurred_at };
-      const targets = rollupTargets(
-        stores,
-        event.org_id,
-        event.workspace_id,
-        stored.metric,
-        stored.occurred_at,
+  async function record(event: UsageEvent): Promise<'recorded' | 'resumed' | 'duplicate'> {
+    const key = `${event.workspace_id}/${event.event_id}`;
+    const { doc, first } = await store(event, key);
+    if (doc.state === 'counted') return 'duplicate';
+    await after('stored', event);
+    // An event id published again counts as its first copy said, whatever later copies say.
+    const stored = { ...event, metric: doc.metric, value: doc.value, occurred_at: doc.occurred_at };
+    const targets = rollupTargets(
+      stores,
+      event.org_id,
+      event.workspace_id,
+      stored.metric,
+      stored.occurred_at,
+    );
+    const pending = doc.state === 'pending';
+    if (pending) {
+      for (const [index, target] of targets.entries()) {
+        await incrementOnce(serially, target, key, stored.value, stored.occurred_at);
+        if (index === 0) await after('workspace-rolled-up', event);
+      }
+      await stores.events
+        .in({ org_id: event.org_id, workspace_id: event.workspace_id })
+        .updateOne({ _id: key }, { $set: { state: 'rolled-up' } });
+      await after('rolled-up', event);
+    }
+    for (const target of targets) {
+      await serially(target.id, () =>
+        target.repo.updateOne({ _id: target.id }, { $pull: { inflight: key } }),
       );
-      const pending = doc.state === 'pending';
-      if (pending) {
-        for (const [index, target] of targets.entries()) {
-          await incrementOnce(serially, target, key, stored.value, stored.occurred_at);
-          if (index === 0) await after('workspace-rolled-up', event);
-        }
-        await stores.events
-          .in({ org_id: event.org_id, workspace_id: event.workspace_id })
-          .updateOne({ _id: key }, { $set: { state: 'rolled-up' } });
-        await after('rolled-up', event);
-      }
-      for (const target of targets) {
-        await serially(target.id, () =>
-          target.repo.updateOne({ _id: target.id }, { $pull: { inflight: key } }),
-        );
-      }
-      await after('released', event);
-      const counted = await counters.apply({
-        key,
-        org: event.org_id,
-        ws: event.workspace_id,
-        metric: stored.metric,
-        value: stored.value,
-        occurredAt: stored.occurred_at,
-      });
-      await after('counted', event);
-      if (first) return 'recorded';
-      return pending || counted ? 'resumed' : 'duplicate';
-    },
-  };
+    }
+    await after('released', event);
+    const counted = await counters.apply({
+      key,
+      org: event.org_id,
+      ws: event.workspace_id,
+      metric: stored.metric,
+      value: stored.value,
+      occurredAt: stored.occurred_at,
+    });
+    await after('counted', event);
+    await stores.events
+      .in({ org_id: event.org_id, workspace_id: event.workspace_id })
+      .updateOne({ _id: key }, { $set: { state: 'counted' } });
+    if (first) return 'recorded';
+    return pending || counted ? 'resumed' : 'duplicate';
+  }
+
+  return { record: (event) => gate.shared(() => record(event)) };
 }
 
 function rollupTargets(stores: UsageStores, org: string, ws: string, metric: UsageMetric, at: Date) {

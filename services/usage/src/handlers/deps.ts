@@ -1,5 +1,6 @@
 import type { Handler } from '@kb/bus';
 import type { OperationName } from '@kb/contracts';
+import type { Activity } from '../domain/activity.js';
 import type { Quotas } from '../domain/quotas.js';
 import type { UsageStores } from '../store/index.js';
 
@@ -7,6 +8,7 @@ import type { UsageStores } from '../store/index.js';
 export interface HandlerDeps {
   stores: UsageStores;
   quotas: Quotas;
+  activity: Activity;
   now: () => Date;
 }
 

@@ -3,10 +3,14 @@ import { meteringMetricOf, STREAMS, UsageEvent } from '@kb/contracts';
 import { invalid } from '@kb/errors';
 import type { Logger } from '@kb/log';
 import type { ContextVerifier } from '@kb/tenancy';
+import type { Activity } from '../domain/activity.js';
 import type { Recorder } from '../domain/recorder.js';
+import type { QuotaWarnings } from '../domain/warnings.js';
 
 export interface MeteringConsumerOptions {
   recorder: Recorder;
+  activity: Activity;
+  warnings: QuotaWarnings;
   verifier: ContextVerifier;
   log: Logger;
   /** The durable consumer's name; the platform's unless a test needs its own. */
@@ -45,8 +49,20 @@ export function startMeteringConsumer(
         throw invalid(`usage event for ${event.metric} arrived on ${msg.subject}`);
       }
       if (!Number.isSafeInteger(event.value)) throw invalid('usage event value must be an integer');
-      const outcome = await options.recorder.record(event);
-      if (outcome !== 'recorded') log.info({ event_id: event.event_id, outcome }, 'usage event seen again');
+      if (event.activity && event.metric !== 'api_calls')
+        throw invalid('only api_calls events carry activity');
+      // An event of value 0 only describes requests that were refused (429) and not charged.
+      if (event.value !== 0) {
+        const outcome = await options.recorder.record(event);
+        if (outcome !== 'recorded') log.info({ event_id: event.event_id, outcome }, 'usage event seen again');
+      }
+      await options.activity.requests(event);
+      if (event.value > 0) {
+        // Best effort: a warning missed now is published with the next event that finds the quota crossed.
+        await options.warnings
+          .check(event.org_id, event.workspace_id, event.metric)
+          .catch((error: unknown) => log.warn({ err: error }, 'quota warnings not checked'));
+      }
     },
   });
 }

@@ -16,7 +16,7 @@ export interface EventDoc {
   value: number;
   occurred_at: Date;
   received_at: Date;
-  state: 'pending' | 'rolled-up';
+  state: 'pending' | 'rolled-up' | 'counted';
 }
 
 export function eventsModel(connection: Connection) {
@@ -30,11 +30,13 @@ export function eventsModel(connection: Connection) {
       value: { type: Number, required: true },
       occurred_at: { type: Date, required: true },
       received_at: { type: Date, required: true },
-      state: { type: String, required: true, enum: ['pending', 'rolled-up'] },
+      state: { type: String, required: true, enum: ['pending', 'rolled-up', 'counted'] },
     },
     { versionKey: false },
   );
   schema.index({ received_at: 1 });
+  // The counter rebuild reads the few events not yet counted.
+  schema.index({ state: 1 });
   return scopedModel(connection, 'UsageEvent', schema, {
     keys: ['org_id', 'workspace_id'],
     collection: 'usage_events',

@@ -1,0 +1,257 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createLocalEmbedder, createSparseEncoder } from '@kb/embeddings';
+import { newId } from '@kb/tenancy';
+import { type ServiceProcess, spawnService, startInfra } from '@kb/testing';
+import { type ChunkPayload, createQdrantClient, pointId } from '@kb/vector-store';
+import { parseDocument } from '../services/ingestion/src/parse/index.ts';
+import { chunkText } from '../services/ingestion/src/pipeline/chunk.ts';
+import { createVectorWriter } from '../services/ingestion/src/store/vectors.ts';
+
+/**
+ * Ingestion, two figures:
+ * 1. throughput: BENCH_DOCS documents (default 200, about 5 chunks each) uploaded through the gateway and
+ *    ingested by the platform (gateway → object store → JetStream → fair queue → BullMQ worker → engine),
+ *    in chunks/s from the first upload to the last `ready`, divided by the chunks/s of a loop in this process
+ *    that parses, chunks, embeds and upserts the same documents with the same embedder into the same engine.
+ *    Target ≥ 0.8.
+ * 2. time-to-searchable: while organization A has BENCH_BACKLOG documents (default 1,000) queued, organization
+ *    B uploads a 20-chunk document BENCH_PROBES times (default 10), one at a time; each is timed from its
+ *    upload until a search in B's workspace returns it. p50 and p95 printed.
+ */
+const DOCS = Number(process.env.BENCH_DOCS ?? 200);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000);
+const PROBES = Number(process.env.BENCH_PROBES ?? 10);
+const DIMENSION = 384;
+const CHUNKING = { size: 1_000, overlap: 150 };
+const WORDS =
+  'river stone maple harbor lantern meadow copper falcon orchard glacier canyon ember tide kernel ledger'.split(
+    ' ',
+  );
+
+/** About `chars` characters of sentences, distinct per seed. */
+function text(seed: number, chars: number): string {
+  const sentences: string[] = [];
+  let length = 0;
+  for (let i = 0; length < chars; i++) {
+    const words = Array.from({ length: 9 }, (_, j) => WORDS[(seed * 13 + i * 7 + j * 3) % WORDS.length]);
+    const sentence = `Entry ${seed}-${i} ${words.join(' ')}.`;
+    sentences.push(sentence);
+    length += sentence.length + 1;
+  }
+  return sentences.join(' ');
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export default async function run(): Promise<void> {
+  const infra = await startInfra();
+  const dataDir = mkdtempSync(join(tmpdir(), 'kb-bench-qdrant-'));
+  const engine = spawn(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../libs/qdrant-local/src/cli.ts', import.meta.url)),
+      '--port',
+      '0',
+      '--data',
+      dataDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(engine.stdout, 'data')) as [Buffer];
+  const qdrantUrl = (JSON.parse(line.toString().split('\n')[0] ?? '{}') as { url: string }).url;
+  const env = {
+    KB_NATS_URL: infra.natsUrl,
+    KB_REDIS_URL: infra.redisUrl,
+    KB_MONGO_URL: `${infra.mongoUrl}kb_bench_ingestion`,
+    KB_QDRANT_URL: qdrantUrl,
+    KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
+    KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
+    KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
+    KB_GATEWAY_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    KB_EMBEDDING_DIMENSION: String(DIMENSION),
+    KB_RATE_LIMIT_OVERRIDE: 'enterprise=1000000',
+  };
+  const gatewayUrl = `http://127.0.0.1:${env.KB_GATEWAY_PORT}`;
+  let services: ServiceProcess[] = [];
+  try {
+    services = await Promise.all(
+      ['tenant', 'ingestion', 'search', 'usage', 'gateway'].map((name) =>
+        // Each service with its own database, as `npm start` and docker-compose run them.
+        spawnService(name as 'tenant', { ...env, KB_MONGO_URL: `${env.KB_MONGO_URL}_${name}` }),
+      ),
+    );
+    const api = async <T = Record<string, string>>(
+      method: string,
+      path: string,
+      credential: string,
+      body?: unknown,
+    ) => {
+      const response = await fetch(`${gatewayUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await response.json()) as T;
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const workspace = async (name: string) => {
+      const org = await api('POST', '/v1/orgs', env.KB_MASTER_KEY, { name, plan: 'enterprise' });
+      const admin = await api('POST', `/v1/orgs/${org.id}/keys`, env.KB_MASTER_KEY, { name: 'admin' });
+      const ws = await api('POST', `/v1/orgs/${org.id}/workspaces`, admin.key as string, { name });
+      const key = await api('POST', `/v1/workspaces/${ws.id}/keys`, admin.key as string, {
+        name: 'k',
+        scopes: ['documents:write', 'documents:read', 'search'],
+      });
+      return { org: org.id as string, ws: ws.id as string, key: key.key as string };
+    };
+    type Listing = { items: { id: string; status: string; chunks: number }[]; next_cursor: string | null };
+    const statuses = async (key: string) => {
+      const items: Listing['items'] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Listing = await api<Listing>(
+          'GET',
+          `/v1/documents?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+          key,
+        );
+        items.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor);
+      return items;
+    };
+    const upload = (key: string, content: string) =>
+      api<{ id: string }>('POST', '/v1/documents', key, { content });
+    const uploadAll = async (key: string, contents: string[], parallel = 8) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next < contents.length) await upload(key, contents[next++] as string);
+        }),
+      );
+    };
+
+    // 1. Throughput, in-process loop first (its own collection in the same engine).
+    const documents = Array.from({ length: DOCS }, (_, i) => text(i, 4_500));
+    const qdrant = createQdrantClient({ url: qdrantUrl, timeoutMs: 60_000 });
+    const vectors = createVectorWriter(qdrant, DIMENSION);
+    const embedder = createLocalEmbedder({ dimension: DIMENSION });
+    const sparse = createSparseEncoder();
+    const local = { org: newId('org'), ws: newId('workspace') };
+    await vectors.prepare(local);
+    let loopChunks = 0;
+    const loopStarted = performance.now();
+    for (const content of documents) {
+      const documentId = newId('document');
+      const parsed = await parseDocument(Buffer.from(content), 'text/plain');
+      const chunks = chunkText(parsed.text, CHUNKING);
+      for (let start = 0; start < chunks.length; start += 64) {
+        const texts = chunks.slice(start, start + 64);
+        const dense = await embedder.embed(texts);
+        await vectors.upsert(
+          local,
+          texts.map((chunk, offset) => {
+            const payload: ChunkPayload = {
+              org_id: local.org,
+              workspace_id: local.ws,
+              document_id: documentId,
+              version: 1,
+              chunk_index: start + offset,
+              text: chunk,
+              title: null,
+              metadata: {},
+              live: false,
+            };
+            return {
+              id: pointId(documentId, 1, start + offset),
+              dense: dense[offset] as number[],
+              sparse: sparse.document(chunk),
+              payload,
+            };
+          }),
+        );
+      }
+      await vectors.activate(local, documentId, 1);
+      loopChunks += chunks.length;
+    }
+    const loopRate = loopChunks / ((performance.now() - loopStarted) / 1_000);
+
+    const bulk = await workspace('bench-throughput');
+    const started = performance.now();
+    await uploadAll(bulk.key, documents);
+    let platformChunks = 0;
+    for (;;) {
+      const items = await statuses(bulk.key);
+      if (
+        items.length === DOCS &&
+        items.every((item) => item.status === 'ready' || item.status === 'failed')
+      ) {
+        platformChunks = items.reduce((sum, item) => sum + item.chunks, 0);
+        break;
+      }
+      await sleep(250);
+    }
+    const platformRate = platformChunks / ((performance.now() - started) / 1_000);
+    console.log(
+      `\n## Ingestion throughput (${DOCS} documents, ${loopChunks} chunks, ${DIMENSION}-d local embedder)`,
+    );
+    console.log(
+      `in-process parse+chunk+embed+upsert ${loopRate.toFixed(1)} chunks/s | end to end ${platformRate.toFixed(1)} chunks/s | ` +
+        `ratio ${(platformRate / loopRate).toFixed(2)} (target ≥ 0.8)`,
+    );
+
+    // 2. Time-to-searchable of B's 20-chunk document behind A's backlog.
+    const a = await workspace('bench-backlog');
+    const b = await workspace('bench-probe');
+    await uploadAll(
+      a.key,
+      Array.from({ length: BACKLOG }, (_, i) => text(100_000 + i, 2_000)),
+      16,
+    );
+    const latencies: number[] = [];
+    for (let probe = 0; probe < PROBES; probe++) {
+      const marker = `probe${probe}marker${randomBytes(3).toString('hex')}`;
+      const content = `${marker} ${text(200_000 + probe, 16_500)}`;
+      const probeStarted = performance.now();
+      const created = await upload(b.key, content);
+      for (;;) {
+        const found = await api<{ results: { document_id: string }[] }>('POST', '/v1/search', b.key, {
+          query: marker,
+          top_k: 1,
+        });
+        if (found.results.some((hit) => hit.document_id === created.id)) break;
+        await sleep(50);
+      }
+      latencies.push(performance.now() - probeStarted);
+    }
+    const backlogLeft = (await statuses(a.key)).filter((item) => item.status === 'queued').length;
+    console.log(
+      `\n## Time to searchable: a 20-chunk document while another organization has ${BACKLOG} queued`,
+    );
+    console.log(
+      `p50 ${(percentile(latencies, 50) / 1_000).toFixed(2)} s | p95 ${(percentile(latencies, 95) / 1_000).toFixed(2)} s ` +
+        `over ${PROBES} documents | the other organization still had ${backlogLeft} queued at the end`,
+    );
+  } finally {
+    await Promise.all(services.map((s) => s.stop(10_000)));
+    engine.kill('SIGTERM');
+    await once(engine, 'exit');
+    rmSync(dataDir, { recursive: true, force: true });
+    await infra.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
