@@ -1,10 +1,5 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { createLocalEmbedder, createSparseEncoder } from '@kb/embeddings';
 import { newId } from '@kb/tenancy';
 import { type ServiceProcess, spawnService, startInfra } from '@kb/testing';
@@ -12,6 +7,7 @@ import { type ChunkPayload, createQdrantClient, pointId } from '@kb/vector-store
 import { parseDocument } from '../services/ingestion/src/parse/index.ts';
 import { chunkText } from '../services/ingestion/src/pipeline/chunk.ts';
 import { createVectorWriter } from '../services/ingestion/src/store/vectors.ts';
+import { benchSecrets, createTenant, gatewayApi, startEngine } from './support.ts';
 
 /**
  * Ingestion, two figures:
@@ -55,36 +51,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export default async function run(): Promise<void> {
   const infra = await startInfra();
-  const dataDir = mkdtempSync(join(tmpdir(), 'kb-bench-qdrant-'));
-  const engine = spawn(
-    process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('../libs/qdrant-local/src/cli.ts', import.meta.url)),
-      '--port',
-      '0',
-      '--data',
-      dataDir,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const [line] = (await once(engine.stdout, 'data')) as [Buffer];
-  const qdrantUrl = (JSON.parse(line.toString().split('\n')[0] ?? '{}') as { url: string }).url;
+  const engine = await startEngine();
   const env = {
     KB_NATS_URL: infra.natsUrl,
     KB_REDIS_URL: infra.redisUrl,
     KB_MONGO_URL: `${infra.mongoUrl}kb_bench_ingestion`,
-    KB_QDRANT_URL: qdrantUrl,
-    KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
-    KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
-    KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
-    KB_GATEWAY_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    KB_QDRANT_URL: engine.url,
+    ...benchSecrets(),
     KB_EMBEDDING_DIMENSION: String(DIMENSION),
     KB_RATE_LIMIT_OVERRIDE: 'enterprise=1000000',
   };
-  const gatewayUrl = `http://127.0.0.1:${env.KB_GATEWAY_PORT}`;
+  const api = gatewayApi(`http://127.0.0.1:${env.KB_GATEWAY_PORT}`);
   let services: ServiceProcess[] = [];
   try {
     services = await Promise.all(
@@ -93,31 +70,8 @@ export default async function run(): Promise<void> {
         spawnService(name as 'tenant', { ...env, KB_MONGO_URL: `${env.KB_MONGO_URL}_${name}` }),
       ),
     );
-    const api = async <T = Record<string, string>>(
-      method: string,
-      path: string,
-      credential: string,
-      body?: unknown,
-    ) => {
-      const response = await fetch(`${gatewayUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await response.json()) as T;
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    const workspace = async (name: string) => {
-      const org = await api('POST', '/v1/orgs', env.KB_MASTER_KEY, { name, plan: 'enterprise' });
-      const admin = await api('POST', `/v1/orgs/${org.id}/keys`, env.KB_MASTER_KEY, { name: 'admin' });
-      const ws = await api('POST', `/v1/orgs/${org.id}/workspaces`, admin.key as string, { name });
-      const key = await api('POST', `/v1/workspaces/${ws.id}/keys`, admin.key as string, {
-        name: 'k',
-        scopes: ['documents:write', 'documents:read', 'search'],
-      });
-      return { org: org.id as string, ws: ws.id as string, key: key.key as string };
-    };
+    const workspace = (name: string) =>
+      createTenant(api, env.KB_MASTER_KEY, name, ['documents:write', 'documents:read', 'search']);
     type Listing = { items: { id: string; status: string; chunks: number }[]; next_cursor: string | null };
     const statuses = async (key: string) => {
       const items: Listing['items'] = [];
@@ -133,8 +87,17 @@ export default async function run(): Promise<void> {
       } while (cursor);
       return items;
     };
-    const upload = (key: string, content: string) =>
-      api<{ id: string }>('POST', '/v1/documents', key, { content });
+    /** One upload, retried as a client would while the platform answers 503 (busy), 429, or 409 (its earlier attempt still being recorded). */
+    const upload = async (key: string, content: string) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await api<{ id: string }>('POST', '/v1/documents', key, { content });
+        } catch (error) {
+          if (attempt >= 20 || !/: (503|429|409) /.test(String(error))) throw error;
+          await sleep(250 * attempt);
+        }
+      }
+    };
     const uploadAll = async (key: string, contents: string[], parallel = 8) => {
       let next = 0;
       await Promise.all(
@@ -146,7 +109,7 @@ export default async function run(): Promise<void> {
 
     // 1. Throughput, in-process loop first (its own collection in the same engine).
     const documents = Array.from({ length: DOCS }, (_, i) => text(i, 4_500));
-    const qdrant = createQdrantClient({ url: qdrantUrl, timeoutMs: 60_000 });
+    const qdrant = createQdrantClient({ url: engine.url, timeoutMs: 60_000 });
     const vectors = createVectorWriter(qdrant, DIMENSION);
     const embedder = createLocalEmbedder({ dimension: DIMENSION });
     const sparse = createSparseEncoder();
@@ -247,9 +210,7 @@ export default async function run(): Promise<void> {
     );
   } finally {
     await Promise.all(services.map((s) => s.stop(10_000)));
-    engine.kill('SIGTERM');
-    await once(engine, 'exit');
-    rmSync(dataDir, { recursive: true, force: true });
+    await engine.stop();
     await infra.stop();
   }
 }

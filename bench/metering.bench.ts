@@ -9,6 +9,7 @@ import { createLogger } from '@kb/log';
 import { createContextSigner, createContextVerifier, newId, type TenantContext } from '@kb/tenancy';
 import { spawnService, startInfra } from '@kb/testing';
 import mongoose from 'mongoose';
+import { createTenant, gatewayApi } from './support.ts';
 
 /**
  * Metering costs, each beside its baseline from the same run:
@@ -119,27 +120,12 @@ export default async function run(): Promise<void> {
   const nc = await connectNats(infra.natsUrl, 'metering-bench', log);
   const mongo = await mongoose.createConnection(env.KB_MONGO_URL).asPromise();
   try {
-    const api = async (method: string, path: string, credential: string, body?: unknown) => {
-      const response = await fetch(`http://127.0.0.1:${ports[0]}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await response.json()) as Record<string, string>;
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    const org = await api('POST', '/v1/orgs', env.KB_MASTER_KEY, { name: 'bench', plan: 'enterprise' });
-    const admin = await api('POST', `/v1/orgs/${org.id}/keys`, env.KB_MASTER_KEY, { name: 'admin' });
-    const ws = await api('POST', `/v1/orgs/${org.id}/workspaces`, admin.key as string, { name: 'bench' });
-    const key = await api('POST', `/v1/workspaces/${ws.id}/keys`, admin.key as string, {
-      name: 'k',
-      scopes: ['search'],
-    });
+    const api = gatewayApi(`http://127.0.0.1:${ports[0]}`);
+    const key = await createTenant(api, env.KB_MASTER_KEY, 'bench', ['search']);
 
     // 1. Latency with metering on and off, alternating request by request (who goes first alternates too).
-    const on = client(ports[0] as number, key.key as string);
-    const off = client(ports[1] as number, key.key as string);
+    const on = client(ports[0] as number, key.key);
+    const off = client(ports[1] as number, key.key);
     await on.run(500, []);
     await off.run(500, []);
     const latencies = { on: [] as number[], off: [] as number[] };

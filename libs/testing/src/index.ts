@@ -1,5 +1,6 @@
 export { type BinaryName, findBinary } from './binaries.js';
 export { type Infra, type InfraOptions, startInfra } from './infra.js';
+export { makePdf } from './pdf.js';
 export type { ServerHandle, ServerOptions } from './server.js';
 export { type RedisOptions, startFerret, startNats, startRedis } from './servers.js';
 export {

@@ -27,7 +27,10 @@ export const IngestionEnv = extendBase({
   KB_INGEST_BACKOFF_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 2_000 }),
   /** A crashed worker's job is taken up again after this long. */
   KB_INGEST_LOCK_MS: Type.Integer({ minimum: 2_000, maximum: 600_000, default: 30_000 }),
-  /** Jobs kept waiting in BullMQ ahead of the fair queue (0: twice the concurrency). */
+  /**
+   * Jobs kept waiting in BullMQ ahead of the fair queue (0: half the concurrency, at least 2). The dispatcher
+   * refills it as each job settles, so a short queue keeps workers busy and lets newcomers start sooner.
+   */
   KB_INGEST_DISPATCH_DEPTH: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
   /** How often stalled work is looked for, and after how long without change it counts as stalled. */
   KB_INGEST_SWEEP_MS: Type.Integer({ minimum: 500, maximum: 3_600_000, default: 15_000 }),

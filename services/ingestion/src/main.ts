@@ -72,7 +72,7 @@ await runService({
       const dispatcher = startDispatcher({
         fair,
         queues,
-        depth: config.KB_INGEST_DISPATCH_DEPTH || config.KB_INGEST_CONCURRENCY * 2,
+        depth: config.KB_INGEST_DISPATCH_DEPTH || Math.max(2, Math.ceil(config.KB_INGEST_CONCURRENCY / 2)),
         log,
       });
       poke = dispatcher.poke;

@@ -1,5 +1,5 @@
+import { makePdf } from '@kb/testing';
 import { describe, expect, it } from 'vitest';
-import { makePdf } from '../../test/pdf-fixture.js';
 import { ContentError } from '../pipeline/errors.js';
 import { parseDocument } from './index.js';
 

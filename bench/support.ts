@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Shared set-up of the benchmarks: the engine in its own process, secrets, and a gateway client. */
+
+export interface Engine {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The local Qdrant engine as a standalone process (as `npm start` runs it), data in a temporary folder. */
+export async function startEngine(): Promise<Engine> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kb-bench-qdrant-'));
+  const cli = fileURLToPath(new URL('../libs/qdrant-local/src/cli.ts', import.meta.url));
+  const engine = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', cli, '--port', '0', '--data', dataDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(engine.stdout, 'data')) as [Buffer];
+  const url = (JSON.parse(line.toString().split('\n')[0] ?? '{}') as { url: string }).url;
+  return {
+    url,
+    async stop() {
+      engine.kill('SIGTERM');
+      await once(engine, 'exit');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fresh secrets and a random gateway port for one benchmark's services. */
+export function benchSecrets() {
+  return {
+    KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
+    KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
+    KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
+    KB_GATEWAY_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+  };
+}
+
+export type Api = <T = Record<string, string>>(
+  method: string,
+  path: string,
+  credential: string,
+  body?: unknown,
+) => Promise<T>;
+
+/** JSON calls to a gateway; anything but 2xx throws with the status and the problem. */
+export function gatewayApi(baseUrl: string): Api {
+  return async <T>(method: string, path: string, credential: string, body?: unknown) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await response.json()) as T;
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+}
+
+export interface BenchTenant {
+  org: string;
+  ws: string;
+  adminKey: string;
+  keyId: string;
+  key: string;
+}
+
+/** An enterprise organization, its admin key, one workspace and a workspace key with `scopes`. */
+export async function createTenant(
+  api: Api,
+  masterKey: string,
+  name: string,
+  scopes: string[],
+): Promise<BenchTenant> {
+  const org = await api('POST', '/v1/orgs', masterKey, { name, plan: 'enterprise' });
+  const admin = await api('POST', `/v1/orgs/${org.id}/keys`, masterKey, { name: 'admin' });
+  const ws = await api('POST', `/v1/orgs/${org.id}/workspaces`, admin.key as string, { name });
+  const key = await api('POST', `/v1/workspaces/${ws.id}/keys`, admin.key as string, { name: 'k', scopes });
+  return {
+    org: org.id as string,
+    ws: ws.id as string,
+    adminKey: admin.key as string,
+    keyId: key.id as string,
+    key: key.key as string,
+  };
+}
