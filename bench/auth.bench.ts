@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequester } from '@kb/bus';
@@ -7,6 +6,7 @@ import { createContextSigner, generateApiKey, type TenantContext } from '@kb/ten
 import { spawnService, startInfra } from '@kb/testing';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
+import { benchEnv } from './support.ts';
 
 /**
  * Authentication costs, each beside its baseline from the same run:
@@ -36,15 +36,7 @@ async function load(
 
 export default async function run(): Promise<void> {
   const infra = await startInfra();
-  const env = {
-    KB_NATS_URL: infra.natsUrl,
-    KB_REDIS_URL: infra.redisUrl,
-    KB_MONGO_URL: `${infra.mongoUrl}kb_bench`,
-    KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
-    KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
-    KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
-    KB_GATEWAY_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
-  };
+  const env = benchEnv(infra, 'kb_bench');
   const gatewayUrl = `http://127.0.0.1:${env.KB_GATEWAY_PORT}`;
   const services = await Promise.all([spawnService('tenant', env), spawnService('gateway', env)]);
   const bare = spawn(

@@ -7,7 +7,7 @@ import { type ChunkPayload, createQdrantClient, pointId } from '@kb/vector-store
 import { parseDocument } from '../services/ingestion/src/parse/index.ts';
 import { chunkText } from '../services/ingestion/src/pipeline/chunk.ts';
 import { createVectorWriter } from '../services/ingestion/src/store/vectors.ts';
-import { benchSecrets, createTenant, gatewayApi, startEngine } from './support.ts';
+import { benchEnv, createTenant, gatewayApi, startEngine } from './support.ts';
 
 /**
  * Ingestion, two figures:
@@ -53,11 +53,8 @@ export default async function run(): Promise<void> {
   const infra = await startInfra();
   const engine = await startEngine();
   const env = {
-    KB_NATS_URL: infra.natsUrl,
-    KB_REDIS_URL: infra.redisUrl,
-    KB_MONGO_URL: `${infra.mongoUrl}kb_bench_ingestion`,
+    ...benchEnv(infra, 'kb_bench_ingestion'),
     KB_QDRANT_URL: engine.url,
-    ...benchSecrets(),
     KB_EMBEDDING_DIMENSION: String(DIMENSION),
     KB_RATE_LIMIT_OVERRIDE: 'enterprise=1000000',
   };

@@ -9,7 +9,7 @@ import { createLogger } from '@kb/log';
 import { createContextSigner, createContextVerifier, newId, type TenantContext } from '@kb/tenancy';
 import { spawnService, startInfra } from '@kb/testing';
 import mongoose from 'mongoose';
-import { createTenant, gatewayApi } from './support.ts';
+import { benchEnv, createTenant, gatewayApi } from './support.ts';
 
 /**
  * Metering costs, each beside its baseline from the same run:
@@ -98,12 +98,7 @@ export default async function run(): Promise<void> {
   const infra = await startInfra();
   const ports = [0, 1].map(() => 20_000 + Math.floor(Math.random() * 20_000));
   const env = {
-    KB_NATS_URL: infra.natsUrl,
-    KB_REDIS_URL: infra.redisUrl,
-    KB_MONGO_URL: `${infra.mongoUrl}kb_bench_metering`,
-    KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
-    KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
-    KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
+    ...benchEnv(infra, 'kb_bench_metering'),
     KB_RATE_LIMIT_OVERRIDE: 'enterprise=1000000',
     KB_KEY_CACHE_TTL_MS: '60000',
     KB_LOG_LEVEL: 'warn',

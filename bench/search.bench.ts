@@ -5,7 +5,7 @@ import { newId, type TenantContext } from '@kb/tenancy';
 import { spawnService, startInfra } from '@kb/testing';
 import { collectionName, createQdrantClient, ensureCollection, pointId } from '@kb/vector-store';
 import { search } from '../services/search/src/domain/search.ts';
-import { benchSecrets, createTenant, gatewayApi, startEngine } from './support.ts';
+import { benchEnv, createTenant, gatewayApi, startEngine } from './support.ts';
 
 /**
  * `POST /v1/search` through gateway → NATS → search service → engine, beside the same embedding and engine
@@ -56,11 +56,8 @@ export default async function run(): Promise<void> {
   const infra = await startInfra();
   const engine = await startEngine();
   const env = {
-    KB_NATS_URL: infra.natsUrl,
-    KB_REDIS_URL: infra.redisUrl,
-    KB_MONGO_URL: `${infra.mongoUrl}kb_bench_search`,
+    ...benchEnv(infra, 'kb_bench_search'),
     KB_QDRANT_URL: engine.url,
-    ...benchSecrets(),
     KB_EMBEDDING_DIMENSION: String(DIMENSION),
     KB_RATE_LIMIT_OVERRIDE: 'enterprise=1000000',
   };

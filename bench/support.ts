@@ -34,9 +34,12 @@ export async function startEngine(): Promise<Engine> {
   };
 }
 
-/** Fresh secrets and a random gateway port for one benchmark's services. */
-export function benchSecrets() {
+/** The servers of `infra` (MongoDB database `database`), fresh secrets and a random gateway port. */
+export function benchEnv(infra: { natsUrl: string; redisUrl: string; mongoUrl: string }, database: string) {
   return {
+    KB_NATS_URL: infra.natsUrl,
+    KB_REDIS_URL: infra.redisUrl,
+    KB_MONGO_URL: `${infra.mongoUrl}${database}`,
     KB_CONTEXT_SECRET: randomBytes(48).toString('base64url'),
     KB_KEY_HASH_SECRET: randomBytes(48).toString('base64url'),
     KB_MASTER_KEY: `kb_master_${randomBytes(30).toString('base64url')}`,
