@@ -1,23 +1,14 @@
-import type { CollectionConfig, DenseParams, SparseParams } from './config.js';
+import { type Bits, clearBit, grownBits, newBits, setBit } from './bitset.js';
+import type { CollectionConfig } from './config.js';
+import { createDenseStore, type DenseStore, growDenseStore } from './dense-store.js';
 import { comparePointIds, type PointId } from './ids.js';
 import type { Payload } from './json-path.js';
 import { indexAdd, indexRemove, type PayloadIndex } from './payload-index.js';
+import { createSparseStore, type SparseStore, sparseAdd, sparseRemove } from './sparse-store.js';
 import { denseToJson, type SparseVector, sparseToJson } from './vectors.js';
 
-/** One named dense vector of a collection: every point's vector in one contiguous Float32Array, by slot. */
-export interface DenseStore {
-  params: DenseParams;
-  data: Float32Array;
-  has: Uint8Array;
-}
-
-export interface SparseStore {
-  params: SparseParams;
-  vectors: (SparseVector | undefined)[];
-  /** Document frequency per dimension and the number of points holding this vector: Qdrant's IDF statistics. */
-  df: Map<number, number>;
-  count: number;
-}
+export type { DenseStore } from './dense-store.js';
+export type { SparseStore } from './sparse-store.js';
 
 export interface Collection {
   name: string;
@@ -33,6 +24,10 @@ export interface Collection {
   indexes: Map<string, PayloadIndex>;
   nextOpId: number;
   sortedIds: PointId[] | undefined;
+  /** Occupied slots. */
+  live: Bits;
+  /** Exact query selections by filter key, valid until the next write (ops.ts clears them). */
+  selections: Map<string, Bits>;
 }
 
 /** A point as stored: vectors already validated (and normalised for Cosine). */
@@ -48,15 +43,11 @@ export function createCollection(name: string, config: CollectionConfig): Collec
   const capacity = 16;
   const dense = new Map<string, DenseStore>();
   for (const [vectorName, params] of Object.entries(config.dense)) {
-    dense.set(vectorName, {
-      params,
-      data: new Float32Array(capacity * params.size),
-      has: new Uint8Array(capacity),
-    });
+    dense.set(vectorName, createDenseStore(params, capacity));
   }
   const sparse = new Map<string, SparseStore>();
   for (const [vectorName, params] of Object.entries(config.sparse)) {
-    sparse.set(vectorName, { params, vectors: [], df: new Map(), count: 0 });
+    sparse.set(vectorName, createSparseStore(params));
   }
   return {
     name,
@@ -72,6 +63,8 @@ export function createCollection(name: string, config: CollectionConfig): Collec
     indexes: new Map(),
     nextOpId: 0,
     sortedIds: undefined,
+    live: newBits(capacity),
+    selections: new Map(),
   };
 }
 
@@ -83,40 +76,16 @@ function grow(c: Collection, needed: number): void {
   if (needed <= c.capacity) return;
   let capacity = c.capacity;
   while (capacity < needed) capacity *= 2;
-  for (const store of c.dense.values()) {
-    const data = new Float32Array(capacity * store.params.size);
-    data.set(store.data);
-    store.data = data;
-    const has = new Uint8Array(capacity);
-    has.set(store.has);
-    store.has = has;
-  }
+  for (const store of c.dense.values()) growDenseStore(store, capacity);
+  c.live = grownBits(c.live, capacity);
   c.capacity = capacity;
-}
-
-function sparseRemove(store: SparseStore, slot: number): void {
-  const old = store.vectors[slot];
-  if (!old) return;
-  for (const index of old.indices) {
-    const n = (store.df.get(index) ?? 1) - 1;
-    if (n <= 0) store.df.delete(index);
-    else store.df.set(index, n);
-  }
-  store.vectors[slot] = undefined;
-  store.count--;
-}
-
-function sparseAdd(store: SparseStore, slot: number, vector: SparseVector): void {
-  for (const index of vector.indices) store.df.set(index, (store.df.get(index) ?? 0) + 1);
-  store.vectors[slot] = vector;
-  store.count++;
 }
 
 export function setPayload(c: Collection, slot: number, payload: Payload): void {
   const old = c.payloads[slot];
-  for (const index of c.indexes.values()) indexRemove(index, slot, old);
+  for (const index of c.indexes.values()) indexRemove(index, slot, old, c.capacity);
   c.payloads[slot] = payload;
-  for (const index of c.indexes.values()) indexAdd(index, slot, payload);
+  for (const index of c.indexes.values()) indexAdd(index, slot, payload, c.capacity);
 }
 
 /** Inserts or replaces a whole point (vectors and payload), as Qdrant's upsert does. */
@@ -127,6 +96,7 @@ export function upsertPoint(c: Collection, point: StoredPoint, version: number):
     grow(c, slot + 1);
     c.idToSlot.set(point.id, slot);
     c.ids[slot] = point.id;
+    setBit(c.live, slot);
     c.sortedIds = undefined;
   }
   for (const [name, store] of c.dense) {
@@ -152,6 +122,7 @@ export function deletePoint(c: Collection, id: PointId): void {
   for (const store of c.sparse.values()) sparseRemove(store, slot);
   c.idToSlot.delete(id);
   c.ids[slot] = undefined;
+  clearBit(c.live, slot);
   c.free.push(slot);
   c.sortedIds = undefined;
 }

@@ -43,6 +43,8 @@ function applyToCollection(
   op: Exclude<Op, { type: 'create_collection' | 'delete_collection' }>,
 ) {
   c.nextOpId = Math.max(c.nextOpId, op.opId + 1);
+  // Every operation may change which points a filter selects.
+  c.selections.clear();
   switch (op.type) {
     case 'upsert':
       for (const point of op.points) upsertPoint(c, point, op.opId);
@@ -74,7 +76,7 @@ function applyToCollection(
     case 'create_index': {
       const index = createIndex(op.field, op.schema);
       c.indexes.set(op.field, index);
-      for (const slot of c.idToSlot.values()) indexAdd(index, slot, c.payloads[slot]);
+      for (const slot of c.idToSlot.values()) indexAdd(index, slot, c.payloads[slot], c.capacity);
       return;
     }
     case 'delete_index':

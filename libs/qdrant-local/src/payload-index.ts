@@ -1,6 +1,6 @@
 import { formatError, isRecord } from './errors.js';
-import type { FilterAst } from './filter.js';
 import { getValues, type PathItem, type Payload, parsePath } from './json-path.js';
+import { newPostings, type Postings, postingsAdd, postingsDelete } from './postings.js';
 import { type TextParams, textParams } from './text.js';
 
 export type IndexType = 'keyword' | 'integer' | 'float' | 'geo' | 'text' | 'bool' | 'datetime' | 'uuid';
@@ -26,8 +26,11 @@ export interface PayloadIndex {
   field: string;
   path: PathItem[];
   schema: IndexSchema;
-  /** Value → slots, kept for the index types whose equality lookups can narrow a filter (keyword, integer, bool). */
-  values: Map<unknown, Set<number>> | undefined;
+  /**
+   * Value → slots holding it, kept for the index types whose equality lookups decide a match exactly (keyword,
+   * integer, bool). Only live points are in it, so a value held by `idToSlot.size` slots is held by every point.
+   */
+  values: Map<unknown, Postings> | undefined;
   text: TextParams | undefined;
 }
 
@@ -42,7 +45,8 @@ export function parseIndexSchema(raw: unknown): IndexSchema {
   throw formatError('`field_schema` must be a payload schema type or params with a `type`');
 }
 
-function accepts(type: IndexType, value: unknown): boolean {
+/** Whether an index of this type holds `value` (so an equality lookup of it is exact). */
+export function accepts(type: IndexType, value: unknown): boolean {
   switch (type) {
     case 'keyword':
     case 'text':
@@ -84,24 +88,36 @@ export function createIndex(field: string, schema: IndexSchema): PayloadIndex {
   };
 }
 
-export function indexAdd(index: PayloadIndex, slot: number, payload: Payload | undefined): void {
+/** `capacity` is the collection's slot capacity, which sizes bitmap postings. */
+export function indexAdd(
+  index: PayloadIndex,
+  slot: number,
+  payload: Payload | undefined,
+  capacity: number,
+): void {
   if (!index.values) return;
   for (const value of indexedValues(index, payload)) {
     let slots = index.values.get(value);
     if (!slots) {
-      slots = new Set();
+      slots = newPostings();
       index.values.set(value, slots);
     }
-    slots.add(slot);
+    postingsAdd(slots, slot, capacity);
   }
 }
 
-export function indexRemove(index: PayloadIndex, slot: number, payload: Payload | undefined): void {
+export function indexRemove(
+  index: PayloadIndex,
+  slot: number,
+  payload: Payload | undefined,
+  capacity: number,
+): void {
   if (!index.values) return;
   for (const value of indexedValues(index, payload)) {
     const slots = index.values.get(value);
-    slots?.delete(slot);
-    if (slots?.size === 0) index.values.delete(value);
+    if (!slots) continue;
+    postingsDelete(slots, slot, capacity);
+    if (slots.size === 0) index.values.delete(value);
   }
 }
 
@@ -118,35 +134,4 @@ export function renderIndex(index: PayloadIndex, payloads: (Payload | undefined)
     ...(index.schema.params ? { params: index.schema.params } : {}),
     points: indexedPointCount(index, payloads),
   };
-}
-
-function lookupCondition(raw: unknown, indexes: Map<string, PayloadIndex>): Set<number> | undefined {
-  if (!isRecord(raw) || typeof raw.key !== 'string' || !isRecord(raw.match)) return undefined;
-  const index = indexes.get(raw.key);
-  if (!index?.values) return undefined;
-  const match = raw.match;
-  const wanted = 'value' in match ? [match.value] : Array.isArray(match.any) ? match.any : undefined;
-  if (!wanted || Object.keys(raw).some((k) => k !== 'key' && k !== 'match' && raw[k] != null))
-    return undefined;
-  // Only a lookup of the index's own value type is a superset of the matches.
-  if (!wanted.every((value) => accepts(index.schema.type, value))) return undefined;
-  const out = new Set<number>();
-  for (const value of wanted) for (const slot of index.values.get(value) ?? []) out.add(slot);
-  return out;
-}
-
-/**
- * A superset of the slots that can pass `filter`, from equality lookups on indexed fields in its `must` clause;
- * undefined when no index helps. `exact` says the lookup alone decides the filter (a lone indexed match), so the
- * filter need not be evaluated again on each candidate.
- */
-export function filterCandidates(filter: FilterAst | undefined, indexes: Map<string, PayloadIndex>) {
-  let best: Set<number> | undefined;
-  for (const condition of filter?.must ?? []) {
-    const slots = lookupCondition(condition, indexes);
-    if (slots && (!best || slots.size < best.size)) best = slots;
-  }
-  if (!best) return undefined;
-  const exact = filter?.must?.length === 1 && !filter.should && !filter.mustNot && !filter.minShould;
-  return { slots: best, exact };
 }

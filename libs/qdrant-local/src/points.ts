@@ -8,8 +8,8 @@ import { type PayloadSelector, parsePayloadSelector, selectPayload } from './jso
 import { parseUpsertPoints } from './point-input.js';
 import {
   compileSelection,
+  countMatching,
   matchingIds,
-  matchingSlots,
   parseSelection,
   passes,
   scrollSlots,
@@ -163,7 +163,7 @@ export const countPoints: Handler = (ctx) => {
   const c = collectionOf(ctx);
   const body = bodyObject(ctx);
   if (body.filter === undefined || body.filter === null) return { count: c.idToSlot.size };
-  return { count: matchingSlots(c, parseSelection(c, body.filter)).length };
+  return { count: countMatching(c, parseSelection(c, body.filter)) };
 };
 
 const BATCH_HANDLERS: Record<string, Handler> = {

@@ -1,15 +1,24 @@
 import type { Collection, DenseStore, SparseStore } from './collection.js';
+import { denseSearch } from './dense-store.js';
 import { badRequest, notFound } from './errors.js';
 import { type FilterAst, mergeFilters } from './filter.js';
 import type { PointId } from './ids.js';
 import type { QueryNode, QueryRequest, VectorInput } from './query-parse.js';
-import { createTopK, dbsf, rrf, type Scored } from './ranking.js';
-import { compileSelection, passes, scrollSlots } from './select.js';
+import { createTopK, dbsf, rrf, type Scored, type TopK } from './ranking.js';
+import { querySelection, scrollSlots } from './select.js';
 import { idfWeights, sparseScore } from './sparse.js';
+import { sparseSearch } from './sparse-store.js';
 import { denseScore, parseDenseVector, prepareDense, type SparseVector, smallBetter } from './vectors.js';
 
-/** A query vector ready to score stored vectors of one name. */
-type Scorer = { smallBetter: boolean; score(slot: number): number | undefined };
+/**
+ * A query vector ready to score stored vectors of one name: one slot at a time (rescoring prefetched points) or
+ * every slot of a selection at once (a nearest search), with the same scores either way.
+ */
+type Scorer = {
+  smallBetter: boolean;
+  score(slot: number): number | undefined;
+  searchAll(bits: Uint32Array, top: TopK, threshold: number | undefined): void;
+};
 
 function denseScorer(store: DenseStore, values: number[], name: string): Scorer {
   const query = prepareDense(parseDenseVector(values, store.params.size, name), store.params.distance);
@@ -18,6 +27,7 @@ function denseScorer(store: DenseStore, values: number[], name: string): Scorer 
     smallBetter: smallBetter(distance),
     score: (slot) =>
       store.has[slot] === 1 ? denseScore(distance, query, store.data, slot * size) : undefined,
+    searchAll: (bits, top, threshold) => denseSearch(store, query, bits, top, threshold),
   };
 }
 
@@ -29,6 +39,7 @@ function sparseScorer(store: SparseStore, vector: SparseVector): Scorer {
       const stored = store.vectors[slot];
       return stored ? sparseScore(query, stored) : undefined;
     },
+    searchAll: (bits, top, threshold) => sparseSearch(store, query, bits, top, threshold),
   };
 }
 
@@ -67,19 +78,15 @@ function withinThreshold(score: number, threshold: number | undefined, small: bo
 
 /** Exact nearest-neighbour search over every point passing the filter. */
 function searchLeaf(c: Collection, node: QueryNode, filter: FilterAst | undefined, limit: number): Scored[] {
-  const selection = compileSelection(c, filter);
+  const bits = querySelection(c, filter);
   if (!node.query) {
+    const selection = { bits, check: undefined };
     return scrollSlots(c, selection, undefined, limit).slots.map((slot) => ({ slot, score: 0 }));
   }
   if (node.query.kind !== 'nearest') throw badRequest('cannot apply Fusion without prefetches');
   const scorer = makeScorer(c, node.query.input, node.using);
   const top = createTopK(limit, scorer.smallBetter);
-  for (const slot of selection.candidates ?? c.idToSlot.values()) {
-    if (c.ids[slot] === undefined || !passes(c, selection, slot)) continue;
-    const score = scorer.score(slot);
-    if (score !== undefined && withinThreshold(score, node.scoreThreshold, scorer.smallBetter))
-      top.push(slot, score);
-  }
+  scorer.searchAll(bits, top, node.scoreThreshold);
   return top.result();
 }
 

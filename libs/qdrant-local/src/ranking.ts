@@ -6,55 +6,73 @@ export interface Scored {
 
 /** True when `a` ranks before `b`: by score in the distance's direction, ties by slot for a stable order. */
 function before(a: Scored, b: Scored, smallBetter: boolean): boolean {
-  if (a.score !== b.score) return smallBetter ? a.score < b.score : a.score > b.score;
-  return a.slot < b.slot;
+  return ranksBefore(a.score, a.slot, b.score, b.slot, smallBetter);
+}
+
+function ranksBefore(aScore: number, aSlot: number, bScore: number, bSlot: number, small: boolean): boolean {
+  if (aScore !== bScore) return small ? aScore < bScore : aScore > bScore;
+  return aSlot < bSlot;
+}
+
+export interface TopK {
+  push(slot: number, score: number): void;
+  /** The kept points, best first. */
+  result(): Scored[];
 }
 
 /**
- * Keeps the best `k` of a stream of scored points with a binary heap whose root is the worst kept point, then
- * returns them best first.
+ * Keeps the best `k` of a stream of scored points in a binary heap (parallel arrays, no object per point) whose
+ * root is the worst kept point; a point that cannot enter costs one comparison.
  */
-export function createTopK(k: number, smallBetter: boolean) {
-  const heap: Scored[] = [];
-  const worse = (i: number, j: number) => before(heap[j] as Scored, heap[i] as Scored, smallBetter);
+export function createTopK(k: number, smallBetter: boolean): TopK {
+  const scores: number[] = [];
+  const slots: number[] = [];
+  const scoreAt = (i: number) => scores[i] as number;
+  const slotAt = (i: number) => slots[i] as number;
+  // Whether heap entry i should sit above entry j, i.e. i ranks after j.
+  const worse = (i: number, j: number) =>
+    ranksBefore(scoreAt(j), slotAt(j), scoreAt(i), slotAt(i), smallBetter);
+  const place = (i: number, score: number, slot: number) => {
+    scores[i] = score;
+    slots[i] = slot;
+  };
   const swap = (i: number, j: number) => {
-    const t = heap[i] as Scored;
-    heap[i] = heap[j] as Scored;
-    heap[j] = t;
+    const score = scoreAt(i);
+    const slot = slotAt(i);
+    place(i, scoreAt(j), slotAt(j));
+    place(j, score, slot);
   };
   const down = (start: number) => {
-    let i = start;
-    for (;;) {
+    const n = scores.length;
+    for (let i = start; ; ) {
       const l = 2 * i + 1;
-      const r = l + 1;
       let m = i;
-      if (l < heap.length && worse(l, m)) m = l;
-      if (r < heap.length && worse(r, m)) m = r;
+      if (l < n && worse(l, m)) m = l;
+      if (l + 1 < n && worse(l + 1, m)) m = l + 1;
       if (m === i) return;
       swap(i, m);
       i = m;
     }
   };
   return {
-    push(slot: number, score: number): void {
+    push(slot, score) {
       if (k <= 0) return;
-      const item = { slot, score };
-      if (heap.length < k) {
-        heap.push(item);
-        let i = heap.length - 1;
-        while (i > 0) {
+      if (scores.length < k) {
+        place(scores.length, score, slot);
+        for (let i = scores.length - 1; i > 0; ) {
           const p = (i - 1) >> 1;
           if (!worse(i, p)) break;
           swap(i, p);
           i = p;
         }
-      } else if (before(item, heap[0] as Scored, smallBetter)) {
-        heap[0] = item;
+      } else if (ranksBefore(score, slot, scoreAt(0), slotAt(0), smallBetter)) {
+        place(0, score, slot);
         down(0);
       }
     },
-    result(): Scored[] {
-      return [...heap].sort((a, b) => (before(a, b, smallBetter) ? -1 : before(b, a, smallBetter) ? 1 : 0));
+    result() {
+      const out = scores.map((score, i) => ({ slot: slots[i] as number, score }));
+      return sortScored(out, smallBetter);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { SparseStore } from './collection.js';
+import { documentFrequency, type SparseStore } from './sparse-store.js';
 import type { SparseVector } from './vectors.js';
 
 /**
@@ -13,7 +13,7 @@ export function idf(n: number, df: number): number {
 export function idfWeights(store: SparseStore, query: SparseVector): SparseVector {
   const values = new Float32Array(query.values.length);
   for (let i = 0; i < query.values.length; i++) {
-    const df = store.df.get(query.indices[i] as number) ?? 0;
+    const df = documentFrequency(store, query.indices[i] as number);
     values[i] = (query.values[i] as number) * idf(store.count, df);
   }
   return { indices: query.indices, values };
