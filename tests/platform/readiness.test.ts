@@ -35,6 +35,18 @@ describe('readiness', () => {
     expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('sends security headers with every answer, errors included', async () => {
+    for (const path of ['/healthz', '/v1/quotas', '/v1/nothing-here']) {
+      const response = await fetch(`${platform.gatewayUrl}${path}`);
+      expect(response.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/);
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(response.headers.get('cross-origin-resource-policy'), path).toBe('same-origin');
+      expect(response.headers.get('x-powered-by'), path).toBeNull();
+    }
+  });
+
   it('answers unknown routes with a problem', async () => {
     const response = await fetch(`${platform.gatewayUrl}/v1/nothing-here`);
     expect(response.status).toBe(404);

@@ -6,13 +6,14 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DocumentsPlatform, search, settled, startDocumentsPlatform } from './documents.helpers.ts';
+import { type DocumentsPlatform, settled, startDocumentsPlatform } from './documents.helpers.ts';
 import type { Client } from './http.ts';
 import { createOrg, createWorkspace, type WorkspaceFixture } from './tenants.ts';
 
 /*
  * Metering end to end: known numbers of API calls, uploads and searches in two organizations, read back
- * exactly per metric and tenant through GET /v1/usage; then every usage event of both is published again
+ * exactly per metric and tenant through GET /v1/usage (searches sent with one client-chosen request id each
+ * still count one by one); then every usage event of both is published again
  * (new message ids, so JetStream's de-duplication does not hide them) and nothing changes.
  */
 
@@ -157,8 +158,19 @@ describe('usage, exactly', () => {
         const view = await settled({ ...tenant.ws, as: tenant.as }, id);
         expect(view.status).toBe('ready');
       }
-      for (let i = 0; i < searches; i++)
-        expect((await search(tenant.as, 'narwhal')).length).toBeGreaterThan(0);
+      // The client's own request id, the same on every search of the tenant: each search still counts.
+      const requestId = `client-${randomUUID()}`;
+      for (let i = 0; i < searches; i++) {
+        const answer = await tenant.as<{ results: unknown[] }>(
+          'POST',
+          '/v1/search',
+          { query: 'narwhal', top_k: 20 },
+          { 'x-request-id': requestId },
+        );
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        expect(answer.headers.get('x-request-id')).toBe(requestId);
+        expect(answer.body.results.length).toBeGreaterThan(0);
+      }
     }
     await expectExactly(a, { documents: 3, searches: 4 });
     await expectExactly(b, { documents: 2, searches: 1 });

@@ -126,15 +126,27 @@ export async function serveOperations<S extends ServiceName>(
     // The span starts as the verified tenant, so it and everything under it carry the tenant.
     await runWithTenant(tenant, () =>
       tracer.startActiveSpan(`process ${spec.op}`, span, parent, async (active: Span) => {
-        const requestLog = log.child({ op: spec.op });
+        // The operation's logger is made when something logs: most requests log nothing.
+        let opLog: Logger | undefined;
+        const requestLog = () => {
+          opLog ??= log.child({ op: spec.op });
+          return opLog;
+        };
         let outcome = 'ok';
         try {
           const request = parse(spec.request, decode(msg), 'request');
-          const response = await handler(request, { tenant, subject: msg.subject, log: requestLog });
+          const context = {
+            tenant,
+            subject: msg.subject,
+            get log() {
+              return requestLog();
+            },
+          };
+          const response = await handler(request, context);
           msg.respond(JSON.stringify(parse(spec.response, response, 'response')));
         } catch (error) {
           const { status, problem } = toBusProblem(error);
-          if (!isAppError(error)) requestLog.error({ err: error }, 'handler failed');
+          if (!isAppError(error)) requestLog().error({ err: error }, 'handler failed');
           outcome = problem.code;
           active.setAttribute('error.type', problem.code);
           active.setStatus({ code: SpanStatusCode.ERROR, message: problem.code });

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@kb/log';
 import { createContextSigner, createContextVerifier, newId, type TenantContext } from '@kb/tenancy';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { inject } from 'vitest';
+import { connectNats } from '../src/connect.js';
 import type { Caller } from '../src/headers.js';
 
 export const SECRET = 'bus-test-secret-'.padEnd(48, 'x');
@@ -38,6 +39,7 @@ export function caller(context: TenantContext = tenant()): Caller {
   return { context, token: signer.sign(context) };
 }
 
+/** A connection with the options every service connects with. */
 export async function natsConnection(): Promise<NatsConnection> {
-  return connect({ servers: inject('natsUrl') });
+  return connectNats(inject('natsUrl'), 'bus-test', log);
 }

@@ -1,8 +1,13 @@
+import { type EventEmitter, once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './index.js';
+import { createLogger, flushLogs, requestLogger } from './index.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -52,6 +57,37 @@ describe('createLogger', () => {
     expect(text).not.toContain('master-value');
     expect(text).toContain('ci key');
     expect(text).toContain('nats://x');
+  });
+
+  it('redacts credentials in request lines, whose logger skips only the wildcard paths', () => {
+    const { lines, destination } = capture();
+    const log = requestLogger(createLogger({ service: 'gateway', version: '0', destination }));
+    log.child({ request_id: 'r1' }).info({
+      authorization: 'Bearer kb_live_top',
+      headers: { authorization: 'Bearer kb_live_secret', 'kb-context': 'eyJ.signed' },
+      req: { headers: { authorization: 'Bearer kb_live_other', cookie: 'session=1' } },
+      route: '/v1/tokens',
+    });
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['kb_live_top', 'kb_live_secret', 'eyJ.signed', 'kb_live_other', 'session=1'])
+      expect(text).not.toContain(secret);
+    expect(lines[0]).toMatchObject({ request_id: 'r1', route: '/v1/tokens', service: 'gateway' });
+  });
+
+  it('writes buffered lines out synchronously on flushLogs, before an exit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-log-'));
+    const file = join(dir, 'out.log');
+    const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
+    await once(destination as unknown as EventEmitter, 'ready');
+    const log = createLogger({ service: 'usage', version: '0', destination });
+    try {
+      log.info('last words');
+      flushLogs(log);
+      expect(readFileSync(file, 'utf8')).toContain('last words');
+    } finally {
+      destination.end();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('adds the active trace and span ids', () => {

@@ -1,4 +1,4 @@
-import type { Logger } from '@kb/log';
+import { flushLogs, type Logger } from '@kb/log';
 import type { ShutdownRegistry } from './shutdown.js';
 
 /**
@@ -9,10 +9,11 @@ export function handleProcessSignals(shutdown: ShutdownRegistry, log: Logger): v
   const stop = (reason: string, code: number) => {
     if (shutdown.stopping) {
       log.warn({ reason }, 'second stop request: exiting now');
+      flushLogs(log);
       process.exit(code || 1);
     }
     void shutdown.run(reason).then((clean) => {
-      log.flush?.();
+      flushLogs(log);
       process.exit(code !== 0 ? code : clean ? 0 : 1);
     });
   };

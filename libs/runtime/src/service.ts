@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { connectNats, type NatsConnection } from '@kb/bus';
 import { type BaseEnv, ConfigError, loadConfig } from '@kb/config';
-import { createLogger, type Logger } from '@kb/log';
+import { createLogger, flushLogs, type Logger } from '@kb/log';
 import { startTelemetry, type Telemetry } from '@kb/telemetry';
 import {
   type ContextSigner,
@@ -99,6 +99,7 @@ export async function runService<T extends TObject>(definition: ServiceDefinitio
   } catch (error) {
     log.fatal({ err: error }, 'start failed');
     await shutdown.run('start failed');
+    flushLogs(log);
     process.exit(1);
   }
 }

@@ -1,5 +1,6 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationType } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
@@ -74,6 +75,15 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     sampler: createTenantSampler(sampling, tenantOf),
     spanProcessors,
     metricReaders: [reader],
+    // The HTTP instrumentation's own request-duration histogram: the gateway records that metric itself,
+    // by route template and plan; a second instrument of the same name would only cost every request.
+    views: [
+      {
+        meterName: '@opentelemetry/instrumentation-http',
+        instrumentName: 'http.server.request.duration',
+        aggregation: { type: AggregationType.DROP },
+      },
+    ],
     logRecordProcessors: [],
     instrumentations: [],
   });

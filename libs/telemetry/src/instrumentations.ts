@@ -5,10 +5,9 @@ import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 
 /**
- * The libraries traced in every service: HTTP servers (the gateway's requests; the span is named after the
- * route by the gateway), outgoing `fetch`/undici calls (Qdrant, an HTTP embedder), Redis (ioredis, also under
- * BullMQ) and MongoDB (the driver under mongoose). BullMQ traces itself through `bullmq-otel`; NATS spans come
- * from libs/bus.
+ * The libraries traced in every service: outgoing HTTP (the gateway opens its request spans itself), outgoing
+ * `fetch`/undici calls (Qdrant, an HTTP embedder), Redis (ioredis, also under BullMQ) and MongoDB (the driver
+ * under mongoose). BullMQ traces itself through `bullmq-otel`; NATS spans come from libs/bus.
  *
  * What they record never includes a payload: Redis spans name the command only, MongoDB statements have their
  * values replaced by `?`, HTTP spans carry no headers. Client spans are only made inside a trace, so
@@ -17,6 +16,9 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 export function createInstrumentations(): Instrumentation[] {
   return [
     new HttpInstrumentation({
+      // The gateway opens its request spans itself (services/gateway/src/plugins/tracing.ts), with the
+      // attributes the platform uses and none of the per-request emitter wrapping; metrics ports are not traced.
+      disableIncomingRequestInstrumentation: true,
       requireParentforOutgoingSpans: true,
       // The OTLP exporter's own requests are not traced (it suppresses tracing itself; this is a second guard).
       ignoreOutgoingRequestHook: (request) => String(request.path ?? '').startsWith('/v1/traces'),

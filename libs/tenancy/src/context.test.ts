@@ -1,5 +1,5 @@
 import { createSigner } from 'fast-jwt';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   authorizeSubject,
   createContextSigner,
@@ -17,9 +17,25 @@ const context: TenantContext = { org, ws, kid: newId('key'), scopes: ['search'],
 describe('signed tenant context', () => {
   const verifier = createContextVerifier(secret);
 
-  it('round-trips through sign and verify', () => {
+  it('round-trips through sign and verify, without the request id', () => {
     const token = createContextSigner(secret).sign(context);
-    expect(verifier.verify(token)).toEqual(context);
+    const { rid: _rid, ...signed } = context;
+    expect(verifier.verify(token)).toEqual(signed);
+    expect(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).not.toContain('req-1');
+  });
+
+  it('hands out one token per claims for a third of its life, then signs a new one', () => {
+    const signer = createContextSigner(secret, 3);
+    const first = signer.sign(context);
+    expect(signer.sign({ ...context, rid: 'req-2' })).toBe(first);
+    expect(signer.sign({ ...context, scopes: ['search', 'usage:read'] })).not.toBe(first);
+    expect(signer.sign({ ...context, ws: newId('workspace') })).not.toBe(first);
+    vi.useFakeTimers({ now: Date.now() + 1_100, toFake: ['Date'] });
+    try {
+      expect(signer.sign(context)).not.toBe(first);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a token signed with another secret', () => {

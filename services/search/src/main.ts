@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createPublisher } from '@kb/bus';
 import { meteringSubject, UsageEvent } from '@kb/contracts';
 import { createEmbedder, createSparseEncoder } from '@kb/embeddings';
@@ -27,7 +28,8 @@ await runService({
       sparse: createSparseEncoder(),
       timeoutMs: config.KB_SEARCH_TIMEOUT_MS,
       onSearched: (tenant) => {
-        // Metered after the answer, never failing it; the request id makes re-publication idempotent.
+        // Metered after the answer, never failing it. The event id is fresh for every answered search: the
+        // request id can be the client's own `x-request-id`, and repeating it must not hide searches.
         const context = {
           org: tenant.org,
           ws: tenant.ws,
@@ -38,7 +40,7 @@ await runService({
         };
         const event = {
           v: 1 as const,
-          event_id: `search:${tenant.rid}`,
+          event_id: `search:${randomUUID()}`,
           org_id: tenant.org,
           workspace_id: tenant.ws,
           occurred_at: new Date().toISOString(),

@@ -29,7 +29,9 @@ export interface Doc {
 }
 
 /** The search service in-process against real NATS and the local Qdrant engine, plus helpers to seed data. */
-export async function searchFixture(options: { qdrantUrl?: string; timeoutMs?: number } = {}) {
+export async function searchFixture(
+  options: { qdrantUrl?: string; timeoutMs?: number; natsUrl?: string } = {},
+) {
   const engine = options.qdrantUrl ? null : await startQdrantLocal({ port: 0 });
   const qdrant = createQdrantClient({
     url: options.qdrantUrl ?? engine?.url ?? '',
@@ -37,7 +39,7 @@ export async function searchFixture(options: { qdrantUrl?: string; timeoutMs?: n
   });
   const embedder = createLocalEmbedder({ dimension: DIMENSION });
   const sparse = createSparseEncoder();
-  const nc = await connect({ servers: inject('natsUrl') });
+  const nc = await connect({ servers: options.natsUrl ?? inject('natsUrl') });
   const log = createLogger({
     service: 'search-test',
     version: '0',

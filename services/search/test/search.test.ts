@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { AppError } from '@kb/errors';
 import { newId } from '@kb/tenancy';
+import { type ServerHandle, startNats } from '@kb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchFixture } from './fixture.js';
 
@@ -197,20 +198,28 @@ describe('search isolation', () => {
 describe('bounded work', () => {
   let blackhole: Server;
   let port: number;
+  // A NATS server of its own: on the shared one, the other fixture's service (same queue group) could answer.
+  let nats: ServerHandle;
 
   beforeAll(async () => {
     // Accepts connections and never answers, like a wedged engine.
     blackhole = createServer(() => undefined);
     await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
     port = (blackhole.address() as { port: number }).port;
+    nats = await startNats();
   });
 
   afterAll(async () => {
     blackhole.close();
+    await nats?.destroy();
   });
 
   it('answers 503 with a retry hint within the stated timeout when the engine hangs', async () => {
-    const slow = await searchFixture({ qdrantUrl: `http://127.0.0.1:${port}`, timeoutMs: 400 });
+    const slow = await searchFixture({
+      qdrantUrl: `http://127.0.0.1:${port}`,
+      timeoutMs: 400,
+      natsUrl: nats.url,
+    });
     try {
       const started = Date.now();
       const error = await slow.query(slow.tenant(), { query: 'anything' }).catch((e: unknown) => e);

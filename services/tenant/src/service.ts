@@ -4,6 +4,7 @@ import { statusHandler } from '@kb/runtime';
 import type { ContextVerifier } from '@kb/tenancy';
 import type { Connection } from 'mongoose';
 import { type AuditLog, createAuditLog } from './domain/audit-log.js';
+import { ensureDecoys } from './domain/decoys.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './domain/last-used.js';
 import { createRevocations } from './domain/revocations.js';
 import { auditHandlers } from './handlers/audit.js';
@@ -42,6 +43,7 @@ export interface TenantService {
 /** Builds the tenant service's NATS endpoints from its dependencies; `main.ts` wires the real ones. */
 export async function buildTenantService(deps: TenantDeps): Promise<TenantService> {
   const stores = await createStores(deps.mongo);
+  await ensureDecoys(stores);
   const audit = createAuditLog(stores, deps.log);
   const lastUsed = createLastUsedRecorder(
     async (keyIds, at) => {

@@ -87,17 +87,34 @@ describe('tenant.keys.verify', () => {
     });
   });
 
-  it('does the same store work for an unknown key as for a known one', async () => {
-    const { key } = await workspaceWithKey();
+  it('does the same store work for an unknown key as for a known one, every read finding a document', async () => {
+    const { org, key } = await workspaceWithKey();
+    const admin = await h.request('tenant.org.keys.create', operator(org), { name: 'admin' });
     const ops: string[] = [];
-    h.mongo.set('debug', (collection: string, method: string) => ops.push(`${collection}.${method}`));
+    h.mongo.set('debug', (collection: string, method: string, query: Record<string, unknown>) =>
+      ops.push(`${collection}.${method}(${Object.keys(query).join(',')})`),
+    );
     try {
       await verify(key.key);
       const known = ops.splice(0).sort();
+      await verify(admin.key);
+      const knownAdmin = ops.splice(0).sort();
       await verify(generateApiKey('live').key).catch(() => undefined);
       const unknown = ops.splice(0).sort();
-      expect(known).toEqual(['api_keys.findOne', 'organizations.findOne', 'workspaces.findOne']);
+      // The id behind the hash, then the key, its organization and its workspace by id (stand-ins for an
+      // unknown key, or for an organization-admin key's workspace).
+      expect(known).toEqual([
+        'api_keys.findOne(_id)',
+        'api_keys.findOne(hash)',
+        'organizations.findOne(_id)',
+        'workspaces.findOne(_id)',
+      ]);
+      expect(knownAdmin).toEqual(known);
       expect(unknown).toEqual(known);
+      const stand = async (collection: string) =>
+        h.mongo.collection(collection).findOne({ _id: 'decoy' as never });
+      for (const collection of ['api_keys', 'organizations', 'workspaces'])
+        expect(await stand(collection), collection).not.toBeNull();
     } finally {
       h.mongo.set('debug', false);
     }

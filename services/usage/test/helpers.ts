@@ -27,6 +27,7 @@ import {
   newId,
   ORG_LEVEL,
   type Scope,
+  type SignedContext,
   type TenantContext,
 } from '@kb/tenancy';
 import { uniqueName } from '@kb/testing';
@@ -53,7 +54,7 @@ export interface Harness {
   /** Plans the fake tenant service answers with, by organization id (default free). */
   plans: Map<string, PlanName>;
   /** Contexts the fake tenant service was asked with. */
-  tenantCalls: TenantContext[];
+  tenantCalls: SignedContext[];
   durable: string;
   publish(event: UsageEvent, msgId?: string): Promise<{ duplicate: boolean }>;
   /** Waits until the consumers have nothing left to deliver or to be acknowledged. */
@@ -86,7 +87,7 @@ export async function startUsage(options: StartOptions = {}): Promise<Harness> {
   const redis = await connectRedis(options.redisUrl ?? inject('redisUrl'), log);
   const overrides = new Map<string, Partial<PlanLimits>>();
   const plans = new Map<string, PlanName>();
-  const tenantCalls: TenantContext[] = [];
+  const tenantCalls: SignedContext[] = [];
   // A stand-in for the tenant service's `tenant.workspace.get`, answering each workspace's overrides.
   const fakeTenant = nc.subscribe(tenantWildcard('tenant.workspace.get'), {
     queue: 'tenant',

@@ -27,8 +27,6 @@ export function createCredentialResolver(deps: CredentialDeps) {
   const master = createHash('sha256').update(deps.masterKey).digest();
 
   async function verifyApiKey(key: string, requestId: string): Promise<VerifiedKey> {
-    const cached = deps.cache.get(key);
-    if (cached) return cached;
     const context = {
       org: SYSTEM_ORG,
       ws: '_',
@@ -37,44 +35,54 @@ export function createCredentialResolver(deps: CredentialDeps) {
       plan: '',
       rid: requestId,
     };
-    const verified = await deps.request(
-      'tenant.keys.verify',
-      { context, token: deps.signer.sign(context) },
-      { key },
-    );
-    deps.cache.set(key, verified);
-    return verified;
+    return deps.request('tenant.keys.verify', { context, token: deps.signer.sign(context) }, { key });
   }
 
-  return async function resolve(authorization: string | undefined, requestId: string): Promise<Principal> {
+  /**
+   * Answers at once (no promise) for the master key, a key verified within the last seconds and a search
+   * token; only a key the cache does not hold is verified over NATS.
+   */
+  return function resolve(
+    authorization: string | undefined,
+    requestId: string,
+  ): Principal | Promise<Principal> {
     const match = authorization ? BEARER.exec(authorization) : null;
     if (!match)
       throw unauthorized('missing or malformed Authorization header: expected "Bearer <credential>"');
     const credential = match[1] as string;
 
+    // One digest serves the master-key comparison and the key cache.
     const digest = createHash('sha256').update(credential).digest();
     if (timingSafeEqual(digest, master)) return { kind: 'operator', kid: 'master', scopes: ['operator'] };
 
     if (credential.startsWith('kb_')) {
+      const cached = deps.cache.getByDigest(digest);
+      if (cached) return principalOf(cached);
       if (!isWellFormedApiKey(credential)) throw unauthorized('invalid API key');
-      const verified = await verifyApiKey(credential, requestId);
-      const scopes = verified.scopes.filter(isScope);
-      if (verified.workspace_id === null) {
-        return { kind: 'org-admin', kid: verified.key_id, org: verified.org_id, plan: verified.plan, scopes };
-      }
-      return {
-        kind: 'workspace',
-        kid: verified.key_id,
-        org: verified.org_id,
-        ws: verified.workspace_id,
-        plan: verified.plan,
-        scopes,
-      };
+      return verifyApiKey(credential, requestId).then((verified) => {
+        deps.cache.setByDigest(digest, verified);
+        return principalOf(verified);
+      });
     }
 
     const token = deps.tokens.verify(credential);
     if (!token) throw unauthorized('invalid credential');
     if (deps.revokedKeyIds.has(token.kid)) throw unauthorized('search token was issued by a revoked key');
     return token;
+  };
+}
+
+function principalOf(verified: VerifiedKey): Principal {
+  const scopes = verified.scopes.filter(isScope);
+  if (verified.workspace_id === null) {
+    return { kind: 'org-admin', kid: verified.key_id, org: verified.org_id, plan: verified.plan, scopes };
+  }
+  return {
+    kind: 'workspace',
+    kid: verified.key_id,
+    org: verified.org_id,
+    ws: verified.workspace_id,
+    plan: verified.plan,
+    scopes,
   };
 }

@@ -10,6 +10,9 @@ import type { VerifiedKey } from '@kb/contracts';
 export interface KeyCache {
   get(key: string): VerifiedKey | undefined;
   set(key: string, verified: VerifiedKey): void;
+  /** The same, given the key's SHA-256 (the gateway computes it once per request). */
+  getByDigest(digest: Buffer): VerifiedKey | undefined;
+  setByDigest(digest: Buffer, verified: VerifiedKey): void;
   dropKeys(keyIds: readonly string[]): void;
   dropOrg(orgId: string): void;
   size(): number;
@@ -23,11 +26,13 @@ export function createKeyCache(options: {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, { verified: VerifiedKey; until: number }>();
-  const digest = (key: string) => createHash('sha256').update(key).digest('base64url');
+  const digest = (key: string) => createHash('sha256').update(key).digest();
 
-  return {
-    get(key) {
-      const id = digest(key);
+  const cache: KeyCache = {
+    get: (key) => cache.getByDigest(digest(key)),
+    set: (key, verified) => cache.setByDigest(digest(key), verified),
+    getByDigest(hash) {
+      const id = hash.toString('latin1');
       const entry = entries.get(id);
       if (!entry) return undefined;
       if (entry.until <= now()) {
@@ -36,7 +41,7 @@ export function createKeyCache(options: {
       }
       return entry.verified;
     },
-    set(key, verified) {
+    setByDigest(hash, verified) {
       const expiry = verified.expires_at ? Date.parse(verified.expires_at) : Number.POSITIVE_INFINITY;
       const until = Math.min(now() + options.ttlMs, expiry);
       if (until <= now()) return;
@@ -44,7 +49,7 @@ export function createKeyCache(options: {
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
-      entries.set(digest(key), { verified, until });
+      entries.set(hash.toString('latin1'), { verified, until });
     },
     dropKeys(keyIds) {
       const ids = new Set(keyIds);
@@ -55,4 +60,5 @@ export function createKeyCache(options: {
     },
     size: () => entries.size,
   };
+  return cache;
 }

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { settleRequestTrace } from '../plugins/tracing.js';
-import type { Principal } from './principal.js';
+import { type Principal, tenantOfPrincipal } from './principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,30 +12,45 @@ declare module 'fastify' {
   }
 }
 
-export type ResolveCredential = (authorization: string | undefined, requestId: string) => Promise<Principal>;
+export type ResolveCredential = (
+  authorization: string | undefined,
+  requestId: string,
+) => Principal | Promise<Principal>;
 
 /**
  * Authenticates every non-public route before its handler runs, and drops client-sent `Kb-*` headers: the
- * tenant comes from the credential alone.
+ * tenant comes from the credential alone. Callback hooks: a credential the gateway knows costs no promise.
  */
 export function registerAuth(app: FastifyInstance, resolve: ResolveCredential): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (request) => {
-    for (const name of Object.keys(request.headers)) if (name.startsWith('kb-')) delete request.headers[name];
+  app.addHook('onRequest', (request, _reply, done) => {
+    for (const name in request.headers) if (name.startsWith('kb-')) delete request.headers[name];
+    done();
   });
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     if (request.routeOptions.config.public || request.is404 || request.routeOptions.url?.startsWith('/docs'))
-      return;
-    const principal = await resolve(request.headers.authorization, request.id);
-    request.principal = principal;
-    // The credential names the request's tenant: its trace, its sampling and its log lines say so from here.
-    const tenant =
-      'org' in principal ? { org: principal.org, ws: 'ws' in principal ? principal.ws : '_' } : null;
-    request.span?.setAttribute('kb.key_id', principal.kid);
-    settleRequestTrace(request, tenant);
-    request.log = request.log.child({
-      key_id: principal.kid,
-      ...(tenant ? { org_id: tenant.org, workspace_id: tenant.ws } : {}),
-    });
+      return done();
+    let resolved: Principal | Promise<Principal>;
+    try {
+      resolved = resolve(request.headers.authorization, request.id);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (resolved instanceof Promise) {
+      resolved.then((principal) => {
+        adopt(request, principal);
+        done();
+      }, done);
+    } else {
+      adopt(request, resolved);
+      done();
+    }
   });
+}
+
+/** The credential names the request's tenant: its trace and its sampling say so from here. */
+function adopt(request: FastifyRequest, principal: Principal): void {
+  request.principal = principal;
+  request.span?.setAttribute('kb.key_id', principal.kid);
+  settleRequestTrace(request, tenantOfPrincipal(principal));
 }

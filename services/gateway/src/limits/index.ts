@@ -33,7 +33,7 @@ export async function registerLimits(
   app: FastifyInstance,
   deps: LimitsDeps,
 ): Promise<{ quotas: QuotaChecker; meter: ApiCallMeter | null }> {
-  await registerRateLimits(app, {
+  registerRateLimits(app, {
     redis: deps.redis,
     log: deps.log,
     settings: { ...DEFAULT_RATE_LIMITS, ...deps.settings },

@@ -1,5 +1,6 @@
 import { AppError, isAppError, problemType } from '@kb/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { principalLogFields } from '../auth/principal.js';
 
 /**
  * Every error answer is an RFC 9457 problem with the request id. 4xx details name what is wrong;
@@ -8,8 +9,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const problem = toAppError(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: problem.code, detail: problem.message }, 'request refused');
+    const fields = principalLogFields(request);
+    if (problem.status >= 500) request.log.error({ err: error, ...fields }, 'request failed');
+    else request.log.info({ code: problem.code, detail: problem.message, ...fields }, 'request refused');
     return sendProblem(request, reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>

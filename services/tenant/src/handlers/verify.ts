@@ -1,33 +1,41 @@
 import { forbidden, unauthorized } from '@kb/errors';
+import { unscoped } from '@kb/store';
 import { hashApiKey, isWellFormedApiKey } from '@kb/tenancy';
+import { DECOY_ID } from '../domain/decoys.js';
 import type { HandlerDeps, TenantHandlers } from './deps.js';
 
 type VerifyHandlers = TenantHandlers<'tenant.keys.verify'>;
 
-/** Ids that no organization or workspace can have (a ULID of time zero), read in place of a missing key's. */
-const NO_ORG = `org_${'0'.repeat(26)}`;
-const NO_WORKSPACE = `ws_${'0'.repeat(26)}`;
-
 /**
  * Key verification for the gateway (`kb.sys.tenant.keys.verify`, system context). A well-formed key costs
- * the same reads whether it exists or not: one indexed lookup by hash, then the organization and workspace
- * reads (of ids that cannot exist when there is no key), so timings do not tell which keys exist.
+ * the same work whether it exists or not: the id behind its hash (a missing key's is the stand-in's, see
+ * domain/decoys.ts), then that key, its organization and its workspace, each read by id and each returning
+ * a document, so timings do not tell which keys exist.
  */
 export function verifyHandlers({ stores, lastUsed, keyHashSecret }: HandlerDeps): VerifyHandlers {
   return {
     async 'tenant.keys.verify'(request) {
       if (!isWellFormedApiKey(request.key)) throw unauthorized('invalid API key');
-      const key = await stores.keys
-        .unscoped('verify a key by its hash')
-        .findOne({ hash: hashApiKey(request.key, keyHashSecret) });
-      const orgId = key?.org_id ?? NO_ORG;
+      const hash = hashApiKey(request.key, keyHashSecret);
+      const match = await unscoped(
+        'verify a key by its hash',
+        stores.keys.model.findOne({ hash }, { _id: 1 }).lean<{ _id: string }>(),
+      ).exec();
+      const known = match !== null && match._id !== DECOY_ID;
+      const key = await stores.keys.unscoped('a key by the id its hash names').findOne({
+        _id: known ? match._id : DECOY_ID,
+      });
       const [org, workspace] = await Promise.all([
-        stores.orgs.in({ _id: orgId }).findOne(),
-        stores.workspaces.in({ org_id: orgId }).findOne({ _id: key?.workspace_id ?? NO_WORKSPACE }),
+        stores.orgs.in({ _id: key?.org_id ?? DECOY_ID }).findOne(),
+        stores.workspaces
+          .in({ org_id: key?.org_id ?? DECOY_ID })
+          .findOne({ _id: key?.workspace_id ?? DECOY_ID }),
       ]);
       const now = new Date();
       const usable =
+        known &&
         key !== null &&
+        key.hash === hash &&
         key.revoked_at === null &&
         (key.expires_at === null || key.expires_at > now) &&
         org !== null &&

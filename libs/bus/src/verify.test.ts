@@ -1,0 +1,47 @@
+import { HEADERS } from '@kb/contracts';
+import { createContextSigner, createContextVerifier, newId, type TenantContext } from '@kb/tenancy';
+import { headers } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { verifyMessageContext } from './verify.js';
+
+const secret = 'v'.repeat(48);
+const signer = createContextSigner(secret);
+const verifier = createContextVerifier(secret);
+const context: TenantContext = {
+  org: newId('org'),
+  ws: newId('workspace'),
+  kid: newId('key'),
+  scopes: ['search'],
+  plan: 'pro',
+  rid: 'r-1',
+};
+
+function message(token: string | null, requestId?: string) {
+  const h = headers();
+  if (token) h.set(HEADERS.context, token);
+  if (requestId !== undefined) h.set(HEADERS.requestId, requestId);
+  return { headers: h };
+}
+
+describe('verifyMessageContext', () => {
+  it('answers the signed tenant with the request id of the message carrying it', () => {
+    const token = signer.sign(context);
+    expect(verifyMessageContext(message(token, 'req-a'), verifier)).toEqual({ ...context, rid: 'req-a' });
+    // One token serves every request of the same credential; each message keeps its own request id.
+    expect(signer.sign({ ...context, rid: 'r-2' })).toBe(token);
+    expect(verifyMessageContext(message(token, 'req-b'), verifier).rid).toBe('req-b');
+  });
+
+  it('replaces a missing or malformed request id instead of passing it on', () => {
+    const token = signer.sign(context);
+    expect(verifyMessageContext(message(token), verifier).rid).toBe('unknown');
+    expect(verifyMessageContext(message(token, 'bad id {"x":1}'), verifier).rid).toBe('unknown');
+    expect(verifyMessageContext(message(token, 'x'.repeat(200)), verifier).rid).toBe('unknown');
+  });
+
+  it('refuses a message without a context or with a forged one', () => {
+    expect(() => verifyMessageContext(message(null, 'req'), verifier)).toThrow(/no tenant context/);
+    const forged = createContextSigner('f'.repeat(48)).sign(context);
+    expect(() => verifyMessageContext(message(forged, 'req'), verifier)).toThrow(/invalid/);
+  });
+});
