@@ -29,7 +29,9 @@ export function buildSearchService(deps: SearchDeps): Promise<ServedService> {
       'search.status': statusHandler('search', deps.version, deps.instance),
       'search.query': async (request, { tenant }) => {
         const response = await search(deps, tenant, request);
-        deps.onSearched?.(tenant);
+        // Metered once the answer is on its way: a publication written ahead of the reply on the same
+        // connection would hold the reply back while the server stores it.
+        if (deps.onSearched) setImmediate(deps.onSearched, tenant);
         return response;
       },
     },

@@ -30,7 +30,7 @@ describe.each<RecordStep>(['workspace-rolled-up', 'released'])('a crash after st
       },
     });
     await first.publish(event);
-    await expect.poll(() => crashed, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => crashed, { timeout: 20_000 }).toBe(true);
     await first.stop({ keepData: true }).catch(() => undefined);
 
     const second = await startUsage({ database, durable, ackWaitMs: 1_000, purge: false });

@@ -154,7 +154,7 @@ export async function startUsage(options: StartOptions = {}): Promise<Harness> {
     plans,
     tenantCalls,
     durable,
-    async settled(timeoutMs = 15_000) {
+    async settled(timeoutMs = 30_000) {
       const consumers: [string, string][] = [
         [STREAMS.usage.name, durable],
         [STREAMS.ingest.name, `${durable}-usage-activity-accepted`],
@@ -235,7 +235,7 @@ export function usageEvent(
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns without throwing, or rethrows its last error after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

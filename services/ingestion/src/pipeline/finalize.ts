@@ -5,10 +5,11 @@ import type { PipelineDeps, Tenant } from './deps.js';
  * Makes a fully written version live. Ordered so that a search never sees both versions or neither, and
  * so that every step can be repeated after a crash:
  *  1. one payload update makes the version's points live (a deleted document's points stay hidden);
- *  2. the record takes the version as live (chunks, usage, the superseded upload to delete) and, unless a
- *     newer version was accepted meanwhile, becomes `ready`;
- *  3. the older versions' points are deleted (until then both are live; search keeps the highest version);
- *  4. superseded uploads are deleted and the events published, with ids derived from the version.
+ *  2. the record takes the version as live (chunks, usage, the superseded upload to delete);
+ *  3. the older versions' points are deleted (until then both are live; search keeps the highest version),
+ *     so that once the record is `ready` no search finds what only an older version said;
+ *  4. unless a newer version was accepted meanwhile, the record becomes `ready`;
+ *  5. superseded uploads are deleted and the events published, with ids derived from the version.
  */
 export async function finalizeVersion(
   deps: PipelineDeps,
@@ -54,6 +55,7 @@ export async function finalizeVersion(
       { $set: { usage }, ...(retired.length ? { $addToSet: { retired_objects: { $each: retired } } } : {}) },
     );
   }
+  await deps.vectors.removeOlder(tenant, record._id, version);
   await docs.updateOne(
     { _id: record._id, version, status: 'finalizing' },
     { $set: { status: 'ready', error: null, pending: null, updated_at: now } },
@@ -63,7 +65,7 @@ export async function finalizeVersion(
   await announceLive(deps, tenant, current);
 }
 
-/** Steps 3 and 4 of `finalizeVersion` for the live version: idempotent, safe to repeat. */
+/** Steps 3 and 5 of `finalizeVersion` for the live version: idempotent, safe to repeat. */
 export async function announceLive(deps: PipelineDeps, tenant: Tenant, record: DocumentDoc): Promise<void> {
   const version = record.live_version;
   if (version === null) return;
