@@ -70,31 +70,31 @@ export default async function run(): Promise<void> {
     const workspace = (name: string) =>
       createTenant(api, env.KB_MASTER_KEY, name, ['documents:write', 'documents:read', 'search']);
     type Listing = { items: { id: string; status: string; chunks: number }[]; next_cursor: string | null };
+    /** A call retried as a client would while the platform answers with one of `statuses` (503: busy). */
+    const retried = async <T>(call: () => Promise<T>, statuses = /: (503|429) /): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call();
+        } catch (error) {
+          if (attempt >= 20 || !statuses.test(String(error))) throw error;
+          await sleep(250 * attempt);
+        }
+      }
+    };
     const statuses = async (key: string) => {
       const items: Listing['items'] = [];
       let cursor: string | null = null;
       do {
-        const page: Listing = await api<Listing>(
-          'GET',
-          `/v1/documents?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-          key,
-        );
+        const path = `/v1/documents?limit=100${cursor ? `&cursor=${cursor}` : ''}`;
+        const page: Listing = await retried(() => api<Listing>('GET', path, key));
         items.push(...page.items);
         cursor = page.next_cursor;
       } while (cursor);
       return items;
     };
     /** One upload, retried as a client would while the platform answers 503 (busy), 429, or 409 (its earlier attempt still being recorded). */
-    const upload = async (key: string, content: string) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await api<{ id: string }>('POST', '/v1/documents', key, { content });
-        } catch (error) {
-          if (attempt >= 20 || !/: (503|429|409) /.test(String(error))) throw error;
-          await sleep(250 * attempt);
-        }
-      }
-    };
+    const upload = (key: string, content: string) =>
+      retried(() => api<{ id: string }>('POST', '/v1/documents', key, { content }), /: (503|429|409) /);
     const uploadAll = async (key: string, contents: string[], parallel = 8) => {
       let next = 0;
       await Promise.all(

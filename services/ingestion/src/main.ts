@@ -1,13 +1,14 @@
 import { createPublisher, createRequester, ensureStreams } from '@kb/bus';
 import { createEmbedder, createSparseEncoder } from '@kb/embeddings';
 import { runService } from '@kb/runtime';
-import { closeRedis, connectMongo, connectRedis } from '@kb/store';
+import { closeRedis, connectMongo, connectRedis, createRedisLeases, useDocumentLeases } from '@kb/store';
 import { createQdrantClient } from '@kb/vector-store';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { IngestionEnv, rolesOf } from './config.js';
 import { consumeIngestRequests, consumeWorkspaceDeletions } from './consumers/ingest.js';
 import { createDocumentEvents } from './domain/events.js';
 import { createSettingsSource } from './domain/settings.js';
+import { createDeletedWorkspaces } from './domain/tombstones.js';
 import { startSweeper } from './maintenance/sweeper.js';
 import type { PipelineDeps } from './pipeline/deps.js';
 import { startDispatcher } from './queue/dispatcher.js';
@@ -37,7 +38,10 @@ await runService({
     shutdown.register('close', 'mongodb', () => mongo.close());
     shutdown.register('close', 'redis', () => Promise.all([closeRedis(redis), closeRedis(blocking)]));
 
+    // The API and the workers write the same records, maybe from several processes (@kb/store leases.ts).
+    useDocumentLeases(mongo, createRedisLeases(redis, { prefix: `kb:${mongo.name}` }));
     const stores = await createStores(mongo);
+    const workspaces = createDeletedWorkspaces(stores);
     const embedder = createEmbedder(config);
     const vectors = createVectorWriter(
       createQdrantClient({
@@ -57,6 +61,7 @@ await runService({
     const uploads = await openUploads(nc);
     const deps: PipelineDeps = {
       stores,
+      workspaces,
       uploads,
       vectors,
       embedder,
@@ -126,9 +131,12 @@ await runService({
         instance,
         handlerDeps: {
           stores,
+          workspaces,
           settings: createSettingsSource(createRequester(nc), signer),
           vectors,
           queues,
+          fair,
+          onQueued: () => poke(),
           log,
         },
       });

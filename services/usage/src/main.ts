@@ -1,7 +1,7 @@
 import { ensureStreams } from '@kb/bus';
 import { STREAMS } from '@kb/contracts';
 import { runService } from '@kb/runtime';
-import { closeRedis, connectMongo, connectRedis } from '@kb/store';
+import { closeRedis, connectMongo, connectRedis, createRedisLeases, useDocumentLeases } from '@kb/store';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { UsageEnv } from './config.js';
 import { buildUsageService } from './service.js';
@@ -17,6 +17,8 @@ await runService({
     ]);
     shutdown.register('close', 'mongodb', () => mongo.close());
     shutdown.register('close', 'redis', () => closeRedis(redis));
+    // Replicas update the same rollups (@kb/store leases.ts).
+    useDocumentLeases(mongo, createRedisLeases(redis, { prefix: `kb:${mongo.name}` }));
     // Usage events in; ingestion requests and document events read for activity; quota warnings out.
     await ensureStreams(await jetstreamManager(nc), [
       STREAMS.usage,

@@ -1,8 +1,8 @@
 import { consumeDurable, type NatsConnection, type RunningConsumer } from '@kb/bus';
 import { IngestRequested, STREAMS, tenantWildcard, WorkspaceDeleted } from '@kb/contracts';
 import type { Logger } from '@kb/log';
-import { traceMetadata } from '@kb/telemetry';
 import type { ContextVerifier } from '@kb/tenancy';
+import { acceptedTask, isUnderWay } from '../queue/accepted.js';
 import type { FairQueue } from '../queue/fair.js';
 import type { Queues } from '../queue/queues.js';
 import { type IngestionStores, scopeOf } from '../store/documents.js';
@@ -20,7 +20,8 @@ export interface ConsumerDeps {
 }
 
 /**
- * `ingest.requested` (KB_INGEST) → the document's current version into the fair queue. The record exists
+ * `ingest.requested` (KB_INGEST) → the document's current version into the fair queue, unless it is on its
+ * way already (the request that recorded it queued it, unless Redis failed it then). The record exists
  * already (the gateway had it created before publishing); a message for a document deleted meanwhile is
  * acknowledged and dropped. Enqueueing is idempotent, so redeliveries add nothing. Failures (Redis
  * restarting) are redelivered with backoff for about ten minutes; the sweeper covers anything longer.
@@ -45,15 +46,10 @@ export function consumeIngestRequests(nc: NatsConnection, deps: ConsumerDeps): P
         return;
       }
       if (record.status !== 'queued') return;
-      await deps.fair.enqueue({
-        org: tenant.org,
-        ws: tenant.ws,
-        documentId: record._id,
-        version: record.version,
-        enqueuedAt: Date.now(),
-        trace: traceMetadata(),
-        requestId: tenant.rid,
-      });
+      // Usually the upload's own request queued the version already (handlers/create.ts).
+      const task = acceptedTask(record, tenant.rid);
+      if (await isUnderWay(deps.fair, deps.queues, task)) return;
+      await deps.fair.enqueue(task);
       deps.onQueued?.();
     },
   });

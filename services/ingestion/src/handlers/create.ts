@@ -11,6 +11,7 @@ import {
 import { AppError, conflict, invalid, notFound } from '@kb/errors';
 import { newId } from '@kb/tenancy';
 import { toDocument } from '../domain/views.js';
+import { acceptedTask } from '../queue/accepted.js';
 import { type ClaimDoc, type DocumentDoc, isDuplicateKey, scopeOf } from '../store/documents.js';
 import type { HandlerDeps } from './deps.js';
 
@@ -38,8 +39,7 @@ export async function createDocument(
   if (Buffer.byteLength(JSON.stringify(request.metadata)) > MAX_METADATA_BYTES) {
     throw invalid(`metadata: must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
   }
-  if (await deps.stores.tombstones.in(scope).findOne({ _id: tenant.ws }))
-    throw notFound('workspace not found');
+  if (await deps.workspaces.isDeleted(tenant)) throw notFound('workspace not found');
   const settings = await deps.settings.get(tenant, tenant.rid);
   const plan: PlanName = (PLAN_NAMES as readonly string[]).includes(tenant.plan)
     ? (tenant.plan as PlanName)
@@ -59,20 +59,39 @@ export async function createDocument(
       const known = await findByIdempotencyKey(deps, scope, idempotency, request.content_hash);
       if (known) return { created: false, document: toDocument(known) };
     }
-    const existing = request.external_id
-      ? await matchExternal(deps, scope, request, settings)
-      : await matchContent(deps, scope, request.content_hash);
-    if (existing === 'retry') continue;
-    if (existing) {
-      await claimIdempotency(deps, scope, idempotency, existing.doc._id, request.content_hash);
-      return { created: existing.created, document: toDocument(existing.doc) };
+    // New content is the common case: its claim is written straight away, and only a claim that exists
+    // already is read and followed. An external id is looked up first, since it may name a document.
+    let answer = request.external_id ? await matchExternal(deps, scope, request, settings) : null;
+    if (answer === null) {
+      const inserted = await insertNew(deps, scope, request, settings);
+      if (inserted === 'retry') continue;
+      answer =
+        inserted === 'claimed'
+          ? await matchContent(deps, scope, request.content_hash)
+          : { doc: inserted, created: true };
     }
-    const created = await insertNew(deps, scope, request, settings);
-    if (created === 'retry') continue;
-    await claimIdempotency(deps, scope, idempotency, created._id, request.content_hash);
-    return { created: true, document: toDocument(created) };
+    if (answer === 'retry' || answer === null) continue;
+    await claimIdempotency(deps, scope, idempotency, answer.doc._id, request.content_hash);
+    if (answer.created) await queueAccepted(deps, answer.doc, tenant.rid);
+    return { created: answer.created, document: toDocument(answer.doc) };
   }
   throw conflict('the same document is being uploaded concurrently; retry');
+}
+
+/**
+ * Queues a version as soon as it is recorded, rather than when the gateway's `ingest.requested` comes back
+ * through JetStream, whose consumer takes messages in order, every tenant's together. That consumer and
+ * the sweeper still queue whatever this misses (Redis unreachable, this process stopping).
+ */
+async function queueAccepted(deps: HandlerDeps, record: DocumentDoc, requestId: string): Promise<void> {
+  try {
+    if (await deps.fair.enqueue(acceptedTask(record, requestId))) deps.onQueued?.();
+  } catch (error) {
+    deps.log.warn(
+      { err: error, document_id: record._id },
+      'version not queued yet; its message will queue it',
+    );
+  }
 }
 
 const idempotencyClaimId = (ws: string, key: string) =>
@@ -158,7 +177,6 @@ async function matchExternal(
         object: { bucket: request.object.bucket, name: request.object.name },
         chunking: { size: settings.chunk_size, overlap: settings.chunk_overlap },
         error: null,
-        attempts: 0,
         pending: null,
         updated_at: now,
         queued_at: now,
@@ -175,7 +193,7 @@ async function insertNew(
   scope: Scope,
   request: CreateDocumentRequest,
   settings: { chunk_size: number; chunk_overlap: number },
-): Promise<DocumentDoc | 'retry'> {
+): Promise<DocumentDoc | 'retry' | 'claimed'> {
   const id = newId('document');
   const now = new Date();
   const claimId = request.external_id
@@ -191,7 +209,8 @@ async function insertNew(
       expires_at: null,
     });
   } catch (error) {
-    if (isDuplicateKey(error)) return 'retry';
+    // The same content is known (or an upload with the same external id raced this one in).
+    if (isDuplicateKey(error)) return request.external_id ? 'retry' : 'claimed';
     throw error;
   }
   return deps.stores.documents.in(scope).create({
@@ -210,7 +229,6 @@ async function insertNew(
     chunking: { size: settings.chunk_size, overlap: settings.chunk_overlap },
     chunks: 0,
     error: null,
-    attempts: 0,
     pending: null,
     usage: null,
     retired_objects: [],

@@ -2,6 +2,8 @@ import type { Handler } from '@kb/bus';
 import type { OperationName } from '@kb/contracts';
 import type { Logger } from '@kb/log';
 import type { WorkspaceSettingsSource } from '../domain/settings.js';
+import type { DeletedWorkspaces } from '../domain/tombstones.js';
+import type { FairQueue } from '../queue/fair.js';
 import type { Queues } from '../queue/queues.js';
 import type { IngestionStores } from '../store/documents.js';
 import type { VectorWriter } from '../store/vectors.js';
@@ -9,9 +11,13 @@ import type { VectorWriter } from '../store/vectors.js';
 /** What the NATS operations work with. */
 export interface HandlerDeps {
   stores: IngestionStores;
+  workspaces: DeletedWorkspaces;
   settings: WorkspaceSettingsSource;
   vectors: VectorWriter;
   queues: Queues;
+  /** Where an accepted version waits its turn, and what to tell once it is there. */
+  fair: FairQueue;
+  onQueued?: () => void;
   log: Logger;
 }
 

@@ -50,6 +50,7 @@ export async function purgeWorkspace(deps: PipelineDeps, tenant: Tenant): Promis
       if ((error as { code?: unknown }).code !== 11000) throw error;
     }
   }
+  deps.workspaces.remember(tenant);
   await deps.vectors.drop(tenant);
   const docs = deps.stores.documents.in(scope);
   for (;;) {

@@ -1,6 +1,7 @@
 import type { DenseEmbedder, SparseEncoder } from '@kb/embeddings';
 import type { Logger } from '@kb/log';
 import type { DocumentEvents } from '../domain/events.js';
+import type { DeletedWorkspaces } from '../domain/tombstones.js';
 import type { IngestionStores } from '../store/documents.js';
 import type { Uploads } from '../store/uploads.js';
 import type { VectorWriter } from '../store/vectors.js';
@@ -8,6 +9,8 @@ import type { VectorWriter } from '../store/vectors.js';
 /** What the pipeline works with; built once in main.ts (or a test). */
 export interface PipelineDeps {
   stores: IngestionStores;
+  /** Workspace tombstones (shared with the document operations). */
+  workspaces: DeletedWorkspaces;
   uploads: Uploads;
   vectors: VectorWriter;
   embedder: DenseEmbedder;

@@ -1,75 +1,125 @@
+import type { UpdateQuery } from 'mongoose';
 import { type DocumentDoc, scopeOf } from '../store/documents.js';
 import type { PipelineDeps, Tenant } from './deps.js';
 
+export type Outcome = 'ready' | 'gone' | 'superseded' | 'failed-before';
+
+/** A version whose points are all written (hidden): what its record takes when it goes live. */
+export interface WrittenVersion {
+  version: number;
+  chunks: number;
+  title: string | null;
+  bytes: number;
+  /** Its upload. */
+  object: string;
+}
+
+/** Attempts at the record's compare-and-set before the job is retried (the record kept changing). */
+const SWAP_ATTEMPTS = 5;
+
 /**
  * Makes a fully written version live. Ordered so that a search never sees both versions or neither, and
- * so that every step can be repeated after a crash:
- *  1. one payload update makes the version's points live (a deleted document's points stay hidden);
- *  2. the record takes the version as live (chunks, usage, the superseded upload to delete);
- *  3. the older versions' points are deleted (until then both are live; search keeps the highest version),
- *     so that once the record is `ready` no search finds what only an older version said;
- *  4. unless a newer version was accepted meanwhile, the record becomes `ready`;
- *  5. superseded uploads are deleted and the events published, with ids derived from the version.
+ * so that every step can be repeated after a crash (the job runs again from the start):
+ *  1. `activate` (the caller): one payload update makes the version's points live, except those of a
+ *     deleted document (a deletion hides every point, before or after this);
+ *  2. once the record, as read, lets the version go live: the older versions' points are deleted (until
+ *     then both are live and search keeps the highest version), so that once the record is `ready` no
+ *     search finds what only an older version said;
+ *  3. one compare-and-set on the record, against the status, version and live version it was read with:
+ *     it takes the version as live (chunks, usage, the superseded upload to delete) and becomes `ready`,
+ *     unless a newer version was accepted meanwhile (that one keeps its status). A record that changed is
+ *     read again and decided afresh (from step 2); a version that may not go live (deleted, failed, or
+ *     behind a newer live one) has its points removed again;
+ *  4. `announceLive`: superseded uploads deleted, and the events published with ids from the version.
+ * Step 2 before 3 costs nothing when the swap fails for a deletion (every point goes) or a newer live
+ * version (the older ones were not live). It would cost the previous version's points if this version
+ * were marked failed in between, which only a second run of the same job can do (one job per version).
  */
-export async function finalizeVersion(
+export async function goLive(
   deps: PipelineDeps,
   tenant: Tenant,
   record: DocumentDoc,
-): Promise<void> {
-  const pending = record.pending;
-  if (!pending) throw new Error(`document ${record._id} is finalizing without pending counts`);
-  const { version } = pending;
+  written: WrittenVersion,
+): Promise<Outcome> {
   const docs = deps.stores.documents.in(scopeOf(tenant));
-  await deps.vectors.activate(tenant, record._id, version);
-
-  const now = new Date();
-  const before = await docs.findOneAndUpdate(
-    {
-      _id: record._id,
-      status: { $ne: 'deleting' },
-      $or: [{ live_version: null }, { live_version: { $lt: version } }],
-    },
-    {
-      $set: {
-        live_version: version,
-        chunks: pending.chunks,
-        live_object: pending.object,
-        title: pending.title,
-        ready_at: now,
-        updated_at: now,
+  let current: DocumentDoc | null = record;
+  for (let attempt = 0; attempt < SWAP_ATTEMPTS; attempt++) {
+    const plan: Plan = current ? planLive(current, written, new Date()) : { outcome: 'gone' };
+    if ('outcome' in plan) {
+      if (plan.outcome === 'ready' && current) await announceLive(deps, tenant, current);
+      else await deps.vectors.removeVersion(tenant, record._id, written.version);
+      return plan.outcome;
+    }
+    // Again on every attempt: an older version's job may have made its points live meanwhile.
+    await deps.vectors.removeOlder(tenant, record._id, written.version);
+    const expected = current as DocumentDoc;
+    const after = await docs.findOneAndUpdate(
+      {
+        _id: record._id,
+        status: expected.status,
+        version: expected.version,
+        live_version: expected.live_version,
       },
-    },
-    { returnDocument: 'before' },
-  );
-  if (before) {
-    const first = before.live_version === null;
-    const usage = {
-      version,
-      documents: first ? 1 : 0,
-      chunks: pending.chunks - (first ? 0 : before.chunks),
-      bytes: pending.bytes,
-    };
-    const retired = before.live_object && before.live_object !== pending.object ? [before.live_object] : [];
-    await docs.updateOne(
-      { _id: record._id },
-      { $set: { usage }, ...(retired.length ? { $addToSet: { retired_objects: { $each: retired } } } : {}) },
+      plan.update,
     );
+    if (after) {
+      await announceLive(deps, tenant, after, { olderRemoved: true });
+      return 'ready';
+    }
+    current = await docs.findOne({ _id: record._id });
   }
-  await deps.vectors.removeOlder(tenant, record._id, version);
-  await docs.updateOne(
-    { _id: record._id, version, status: 'finalizing' },
-    { $set: { status: 'ready', error: null, pending: null, updated_at: now } },
-  );
-  const current = await docs.findOne({ _id: record._id });
-  if (!current || current.status === 'deleting' || current.live_version !== version) return;
-  await announceLive(deps, tenant, current);
+  throw new Error(`document ${record._id} kept changing while version ${written.version} was made live`);
 }
 
-/** Steps 3 and 5 of `finalizeVersion` for the live version: idempotent, safe to repeat. */
-export async function announceLive(deps: PipelineDeps, tenant: Tenant, record: DocumentDoc): Promise<void> {
+type Plan = { update: UpdateQuery<DocumentDoc> } | { outcome: Outcome };
+
+/** What taking `written` live means for the record as it is now, or why it may not. */
+function planLive(current: DocumentDoc, written: WrittenVersion, now: Date): Plan {
+  if (current.status === 'deleting') return { outcome: 'gone' };
+  if (current.live_version !== null && current.live_version >= written.version) {
+    return { outcome: current.live_version === written.version ? 'ready' : 'superseded' };
+  }
+  const own = current.version === written.version;
+  if (own && current.status === 'failed') return { outcome: 'failed-before' };
+  const first = current.live_version === null;
+  const usage = {
+    version: written.version,
+    documents: first ? 1 : 0,
+    chunks: written.chunks - (first ? 0 : current.chunks),
+    bytes: written.bytes,
+  };
+  const retired = current.live_object && current.live_object !== written.object ? [current.live_object] : [];
+  return {
+    update: {
+      $set: {
+        live_version: written.version,
+        chunks: written.chunks,
+        live_object: written.object,
+        title: written.title,
+        usage,
+        ready_at: now,
+        updated_at: now,
+        // The status belongs to the newest version: a newer upload accepted meanwhile keeps its own.
+        ...(own ? { status: 'ready' as const, error: null, pending: null } : {}),
+      },
+      ...(retired.length > 0 ? { $addToSet: { retired_objects: { $each: retired } } } : {}),
+    },
+  };
+}
+
+/**
+ * Steps 2 and 4 of `goLive` for the live version: idempotent, safe to repeat. `olderRemoved` skips step 2
+ * when the caller has just taken it.
+ */
+export async function announceLive(
+  deps: PipelineDeps,
+  tenant: Tenant,
+  record: DocumentDoc,
+  options: { olderRemoved?: boolean } = {},
+): Promise<void> {
   const version = record.live_version;
-  if (version === null) return;
-  await deps.vectors.removeOlder(tenant, record._id, version);
+  if (version === null || record.status === 'deleting') return;
+  if (!options.olderRemoved) await deps.vectors.removeOlder(tenant, record._id, version);
   for (const name of record.retired_objects) {
     await deps.uploads.remove(name);
     await deps.stores.documents

@@ -7,20 +7,43 @@ import type { ChunkPoint } from '../store/vectors.js';
 import { chunkText } from './chunk.js';
 import type { PipelineDeps, Tenant } from './deps.js';
 import { ContentError } from './errors.js';
-import { announceLive, finalizeVersion } from './finalize.js';
-
-export type Outcome = 'ready' | 'gone' | 'superseded' | 'failed-before' | 'changed';
+import { announceLive, goLive, type Outcome, type WrittenVersion } from './finalize.js';
 
 /**
- * Ingests one version of a document: parse → chunk → embed (batched) → upsert (hidden) → finalize. Safe to
- * run again at any point: the record's status says where a previous attempt stopped, point ids are
- * deterministic, and chunking uses the settings frozen when the version was accepted. Bad content throws
- * ContentError; anything else is transient and left to the job's retries.
+ * Ingests one version of a document: parse → chunk → embed (batched) → upsert (hidden) → activate → one
+ * compare-and-set of the record (`goLive`). Safe to run again at any point: the record's status says where
+ * a previous attempt stopped, point ids are deterministic, and chunking uses the settings frozen when the
+ * version was accepted. A version stays `queued` while it is processed, unless it needs more than one
+ * embedding batch: then it is marked `processing` first, so a client sees the longer work under way. Bad
+ * content throws ContentError; anything else is transient and left to the job's retries.
  */
 export async function ingestVersion(deps: PipelineDeps, task: IngestTask): Promise<Outcome> {
   const tenant: Tenant = { org: task.org, ws: task.ws };
   const docs = deps.stores.documents.in(scopeOf(tenant));
   const record = await docs.findOne({ _id: task.documentId });
+  const done = await settledOutcome(deps, tenant, task, record);
+  if (done || !record) return done ?? 'gone';
+  if (await deps.workspaces.isDeleted(tenant)) return 'gone';
+  const result = await writeChunks(deps, tenant, record);
+  // The record moved on while it was being marked `processing`: decide again from what it is now.
+  if (!result) return ingestVersion(deps, task);
+  // The gate: only a version still waiting (not deleted, not replaced) is made visible. Every point was
+  // written before this read, so a deletion after it hides all of them, and `activate` skips hidden ones.
+  const gate = await docs.findOne({ _id: record._id });
+  if (gate?.version !== task.version || !WAITING.has(gate.status)) return ingestVersion(deps, task);
+  await deps.vectors.activate(tenant, record._id, task.version);
+  return goLive(deps, tenant, gate, result.written);
+}
+
+const WAITING = new Set(['queued', 'processing']);
+
+/** The outcome for a record that is not waiting to be processed for `task`'s version, else null. */
+async function settledOutcome(
+  deps: PipelineDeps,
+  tenant: Tenant,
+  task: IngestTask,
+  record: DocumentDoc | null,
+): Promise<Outcome | null> {
   if (!record || record.status === 'deleting') {
     await deps.vectors.removeVersion(tenant, task.documentId, task.version);
     return 'gone';
@@ -33,46 +56,33 @@ export async function ingestVersion(deps: PipelineDeps, task: IngestTask): Promi
   }
   switch (record.status) {
     case 'failed':
+      // Points another run wrote after the failure removed them would stay behind, uncounted.
+      if (record.live_version !== task.version)
+        await deps.vectors.removeVersion(tenant, task.documentId, task.version);
       return 'failed-before';
     case 'ready':
       await announceLive(deps, tenant, record);
       return 'ready';
-    case 'finalizing':
-      await finalizeVersion(deps, tenant, record);
-      return 'ready';
+    case 'finalizing': {
+      // Left by an earlier release: every point is written and `pending` says what goes live.
+      if (!record.pending) throw new Error(`document ${record._id} is finalizing without pending counts`);
+      await deps.vectors.activate(tenant, record._id, record.pending.version);
+      return goLive(deps, tenant, record, record.pending);
+    }
     default:
-      break;
+      return null;
   }
-  const started = await docs.findOneAndUpdate(
-    { _id: record._id, version: task.version, status: { $in: ['queued', 'processing'] } },
-    { $set: { status: 'processing', updated_at: new Date() }, $inc: { attempts: 1 } },
-  );
-  if (!started) return 'changed';
-  if (await deps.stores.tombstones.in(scopeOf(tenant)).findOne({ _id: tenant.ws })) return 'gone';
-
-  const written = await writeChunks(deps, tenant, started);
-  // The gate: only a version still being processed (not deleted, not superseded) may go live. Every point
-  // was written before this, so a later delete's payload update reaches all of them.
-  const finalizing = await docs.findOneAndUpdate(
-    { _id: record._id, version: task.version, status: 'processing' },
-    {
-      $set: {
-        status: 'finalizing',
-        pending: { version: task.version, ...written, bytes: started.bytes, object: started.object.name },
-        updated_at: new Date(),
-      },
-    },
-  );
-  if (!finalizing) return ingestVersion(deps, task);
-  await finalizeVersion(deps, tenant, finalizing);
-  return 'ready';
 }
 
+/**
+ * Reads, parses, chunks, embeds and upserts the version's points (hidden). Null when the record changed
+ * before the work began (see `ingestVersion`); otherwise what was written.
+ */
 async function writeChunks(
   deps: PipelineDeps,
   tenant: Tenant,
   record: DocumentDoc,
-): Promise<{ chunks: number; title: string | null }> {
+): Promise<{ written: WrittenVersion } | null> {
   const bytes = await deps.uploads.read(record.object.name);
   if (!bytes) throw new ContentError('the uploaded file is no longer available; upload the document again');
   const parsed = await parseDocument(bytes, record.content_type);
@@ -82,6 +92,15 @@ async function writeChunks(
       `the document makes ${chunks.length} chunks, more than the ${deps.maxChunks} allowed; ` +
         'split it into smaller documents or raise the workspace chunk_size',
     );
+  }
+  if (chunks.length > deps.batchSize && record.status === 'queued') {
+    const marked = await deps.stores.documents
+      .in(scopeOf(tenant))
+      .findOneAndUpdate(
+        { _id: record._id, version: record.version, status: 'queued' },
+        { $set: { status: 'processing', updated_at: new Date() } },
+      );
+    if (!marked) return null;
   }
   const title = record.title ?? parsed.title;
   const metadata = parseMetadata(record.metadata_json);
@@ -111,7 +130,14 @@ async function writeChunks(
     });
     await deps.vectors.upsert(tenant, points);
   }
-  return { chunks: chunks.length, title };
+  const written = {
+    version: record.version,
+    chunks: chunks.length,
+    title,
+    bytes: record.bytes,
+    object: record.object.name,
+  };
+  return { written };
 }
 
 /**

@@ -4,8 +4,10 @@ import { type Connection, Schema } from 'mongoose';
 
 /**
  * A document's record. `version` is the newest upload; `live_version` the one search currently sees (the
- * previous version stays live while a re-upload of the same `external_id` is processed). `finalizing` is an
- * internal step between processing and ready (points written, being made live); clients see `processing`.
+ * previous version stays live while a re-upload of the same `external_id` is processed). A version goes
+ * from `queued` (or `processing`, for one that takes several embedding batches) to `ready` in one update.
+ * `finalizing` (points written, being made live; clients see `processing`) is only found in records left by
+ * earlier releases, which took that step in a separate update; the pipeline still completes them.
  */
 export type StoredStatus = 'queued' | 'processing' | 'finalizing' | 'ready' | 'failed' | 'deleting';
 
@@ -30,8 +32,7 @@ export interface DocumentDoc {
   chunking: { size: number; overlap: number };
   chunks: number;
   error: string | null;
-  attempts: number;
-  /** Set when `version`'s points are all written (status `finalizing`): what the ready transition needs. */
+  /** Set by earlier releases when `version`'s points were all written (status `finalizing`). */
   pending: { version: number; chunks: number; title: string | null; bytes: number; object: string } | null;
   /** Usage of the last version made live, so events re-published after a crash carry the same values. */
   usage: { version: number; documents: number; chunks: number; bytes: number } | null;
@@ -93,7 +94,6 @@ export async function createStores(connection: Connection): Promise<IngestionSto
       chunking: { size: Number, overlap: Number },
       chunks: { type: Number, default: 0 },
       error: { type: String, default: null },
-      attempts: { type: Number, default: 0 },
       pending: { type: Schema.Types.Mixed, default: null },
       usage: { type: Schema.Types.Mixed, default: null },
       retired_objects: { type: [String], default: [] },
