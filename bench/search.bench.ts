@@ -15,7 +15,7 @@ import { benchEnv, createTenant, gatewayApi, startEngine } from './support.ts';
  * and 8, the sides interleaved. Both sides query the same engine process. Target: p50 ratio ≤ 1.5.
  */
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 100_000);
-const QUERIES = Number(process.env.BENCH_QUERIES ?? 300);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DIMENSION = 384;
 const WORDS =
