@@ -105,7 +105,9 @@ describe('quota warnings', () => {
 
 // Alone in its describe block: no other instance of the service consumes (and warns) meanwhile.
 describe('quota warnings after a restart', () => {
-  it('are not published again by a new instance of the service, whose memory is fresh', async () => {
+  it('are not published again by a new instance of the service, whose memory is fresh', {
+    timeout: 90_000,
+  }, async () => {
     const database = uniqueName('usage_warnings');
     const durable = uniqueName('warnings').replaceAll('_', '-');
     const { org, ws } = tenant();
