@@ -2,7 +2,7 @@
 // Runs before `npm test`, `npm start` and `npm run bench`, possibly before anything is installed, so it uses
 // Node built-ins only. It makes sure that
 //   1. node_modules matches package.json / package-lock.json (`npm install`), and
-//   2. nats-server, redis-server and FerretDB v1.24.2 exist (`bash deploy/local/install.sh` otherwise).
+//   2. nats-server, redis-server, sqlite3 and FerretDB v1.24.2 exist (`bash deploy/local/install.sh` otherwise).
 // When nothing is missing it prints nothing and takes a few milliseconds.
 // `node scripts/bootstrap.mjs --dry-run` only prints what it would do.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -98,7 +98,7 @@ function ferretdbVersion(path) {
 
 function missingServers() {
   const missing = [];
-  for (const name of ['nats-server', 'redis-server']) if (!findBinary(name)) missing.push(name);
+  for (const name of ['nats-server', 'redis-server', 'sqlite3']) if (!findBinary(name)) missing.push(name);
   const ferretdb = findBinary('ferretdb');
   if (!ferretdb) missing.push('ferretdb');
   else {

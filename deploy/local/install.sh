@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local default and the tests need and the machine lacks:
-# nats-server and redis-server (Debian packages) and FerretDB v1.24.2 (built with Go).
+# nats-server, redis-server and sqlite3 (Debian packages) and FerretDB v1.24.2 (built with Go). sqlite3 adds
+# to FerretDB's SQLite files the `_id` index its lookups can use (libs/testing/src/ferret-indexes.ts).
 # Idempotent: anything already present is left alone.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ sudo_if_needed() {
 missing_pkgs=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing_pkgs+=(nats-server)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing_pkgs+=(redis-server)
+command -v sqlite3 >/dev/null 2>&1 || [ -x /usr/bin/sqlite3 ] || missing_pkgs+=(sqlite3)
 if [ "${#missing_pkgs[@]}" -gt 0 ]; then
   log "installing ${missing_pkgs[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive

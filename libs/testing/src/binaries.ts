@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-export type BinaryName = 'nats-server' | 'redis-server' | 'ferretdb';
+export type BinaryName = 'nats-server' | 'redis-server' | 'ferretdb' | 'sqlite3';
 
 const found = new Map<BinaryName, string>();
 

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
+import { keepFerretIdIndexes } from './ferret-indexes.js';
 import { probeMongo, probeNats, probeRedis } from './probes.js';
 import { launchServer, type ServerHandle, type ServerOptions } from './server.js';
 
@@ -53,10 +54,12 @@ export function startRedis(opts: RedisOptions = {}): Promise<ServerHandle> {
 
 /**
  * FerretDB v1 on SQLite (one file per database in `<dir>/`); url `mongodb://127.0.0.1:<port>/`, to which
- * the caller appends a database name.
+ * the caller appends a database name. Its collections get the `_id` index its lookups can use
+ * (ferret-indexes.ts) for as long as the handle lives.
  */
-export function startFerret(opts: ServerOptions = {}): Promise<ServerHandle> {
-  return launchServer(
+export async function startFerret(opts: ServerOptions = {}): Promise<ServerHandle> {
+  const sqlite3 = findBinary('sqlite3');
+  const handle = await launchServer(
     {
       name: 'ferretdb',
       binary: findBinary('ferretdb'),
@@ -75,4 +78,12 @@ export function startFerret(opts: ServerOptions = {}): Promise<ServerHandle> {
     },
     opts,
   );
+  const keeper = keepFerretIdIndexes(handle.dir, sqlite3);
+  return {
+    ...handle,
+    async destroy() {
+      await keeper.stop();
+      await handle.destroy();
+    },
+  };
 }

@@ -32,13 +32,26 @@ export function createActivity(stores: UsageStores, log: Logger) {
   // Acceptance and outcome of one job may arrive together from two consumers; FerretDB needs them in turn.
   const serially = createSerializer();
 
+  // A new job is inserted and a known one updated by its id alone: an upsert's filter names the organization
+  // too, and FerretDB v1 answers such a filter by reading the whole collection.
   async function mergeJob(org: string, id: string, merge: (before: ActivityDoc | null) => ActivityDoc) {
     await serially(id, async () => {
       const repo = stores.activity.in({ org_id: org });
-      const before = await repo.findOne({ _id: id });
-      const { _id, org_id, ...fields } = merge(before);
-      // The raw model for its `upsert`; the filter carries the organization, as the scope guard requires.
-      await stores.activity.model.updateOne({ _id, org_id }, { $set: fields }, { upsert: true }).exec();
+      for (let attempt = 0; ; attempt += 1) {
+        const before = await repo.findOne({ _id: id });
+        const { _id, org_id, ...fields } = merge(before);
+        if (before) {
+          await repo.updateOne({ _id }, { $set: fields });
+          return;
+        }
+        try {
+          await repo.create({ _id, ...fields });
+          return;
+        } catch (error) {
+          // Another instance of the service stored the job first: merge into what it stored.
+          if (!isDuplicateKey(error) || attempt > 0) throw error;
+        }
+      }
     });
   }
 
