@@ -52,7 +52,7 @@ export interface UsageDeps {
   plans?: PlanLookup;
   /**
    * Consumer settings (tests: durables of their own, short ack wait, crash hooks). `activityPrefix` prefixes
-   * the activity consumers' durable names.
+   * the activity consumers' durable names; `ackWaitMs` applies to the activity consumers too.
    */
   consumer?: Pick<MeteringConsumerOptions, 'durable' | 'ackWaitMs' | 'backoffMs'> & {
     hooks?: RecorderHooks;
@@ -132,6 +132,7 @@ export async function buildUsageService(deps: UsageDeps): Promise<UsageService> 
       verifier: deps.verifier,
       log: deps.log,
       ...(activityPrefix ? { durablePrefix: activityPrefix } : {}),
+      ...(consumerOptions.ackWaitMs ? { ackWaitMs: consumerOptions.ackWaitMs } : {}),
     })),
   ];
   const pruner = createPruner(stores, activity, deps.log);

@@ -29,10 +29,23 @@ export function originOf(msg: JsMsg, tenant: TenantContext): Origin {
  */
 export async function startActivityConsumers(
   nc: NatsConnection,
-  options: { activity: Activity; verifier: ContextVerifier; log: Logger; durablePrefix?: string },
+  options: {
+    activity: Activity;
+    verifier: ContextVerifier;
+    log: Logger;
+    durablePrefix?: string;
+    /** How long a delivered message may go unacknowledged before it is delivered again (default 30 s). */
+    ackWaitMs?: number;
+  },
 ): Promise<RunningConsumer[]> {
   const prefix = options.durablePrefix ?? '';
-  const common = { verifier: options.verifier, log: options.log, scope: null, maxDeliver: 20 } as const;
+  const common = {
+    verifier: options.verifier,
+    log: options.log,
+    scope: null,
+    maxDeliver: 20,
+    ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+  } as const;
   return Promise.all([
     consumeDurable(nc, {
       ...common,
