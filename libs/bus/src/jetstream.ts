@@ -32,7 +32,7 @@ import {
   subjectTemplate,
   tracer,
 } from './telemetry.js';
-import { verifyMessageContext } from './verify.js';
+import { assertBodyTenant, verifyMessageContext } from './verify.js';
 
 const nanos = (ms: number) => ms * 1_000_000;
 
@@ -236,6 +236,7 @@ export async function consumeDurable<T extends TSchema>(
           const messageLog = log.child({ seq: msg.seq });
           try {
             const body = parse(options.schema, msg.json(), 'message');
+            assertBodyTenant(body, tenant);
             await options.handler(body, { tenant, msg, log: messageLog });
             msg.ack();
           } catch (error) {

@@ -1,8 +1,15 @@
 import { HEADERS } from '@kb/contracts';
-import { createContextSigner, createContextVerifier, newId, type TenantContext } from '@kb/tenancy';
+import {
+  createContextSigner,
+  createContextVerifier,
+  newId,
+  ORG_LEVEL,
+  SYSTEM_ORG,
+  type TenantContext,
+} from '@kb/tenancy';
 import { headers } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { verifyMessageContext } from './verify.js';
+import { assertBodyTenant, verifyMessageContext } from './verify.js';
 
 const secret = 'v'.repeat(48);
 const signer = createContextSigner(secret);
@@ -43,5 +50,26 @@ describe('verifyMessageContext', () => {
     expect(() => verifyMessageContext(message(null, 'req'), verifier)).toThrow(/no tenant context/);
     const forged = createContextSigner('f'.repeat(48)).sign(context);
     expect(() => verifyMessageContext(message(forged, 'req'), verifier)).toThrow(/invalid/);
+  });
+});
+
+describe('assertBodyTenant', () => {
+  it('refuses a body naming another organization or workspace than the context, and lets the system speak of any', () => {
+    const own = { org_id: context.org, workspace_id: context.ws, value: 1 };
+    expect(() => assertBodyTenant(own, context)).not.toThrow();
+    expect(() => assertBodyTenant({ value: 1 }, context)).not.toThrow();
+    expect(() => assertBodyTenant({ ...own, org_id: newId('org') }, context)).toThrow(/another tenant/);
+    expect(() => assertBodyTenant({ ...own, workspace_id: newId('workspace') }, context)).toThrow(
+      /another tenant/,
+    );
+    // null: the organization as a whole, which only an organization-level context speaks for.
+    expect(() => assertBodyTenant({ ...own, workspace_id: null }, context)).toThrow(/another tenant/);
+    expect(() =>
+      assertBodyTenant({ org_id: context.org, workspace_id: null }, { ...context, ws: ORG_LEVEL }),
+    ).not.toThrow();
+    const system = { ...context, org: SYSTEM_ORG, ws: ORG_LEVEL };
+    expect(() =>
+      assertBodyTenant({ org_id: newId('org'), workspace_id: newId('workspace') }, system),
+    ).not.toThrow();
   });
 });

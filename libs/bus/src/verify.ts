@@ -1,6 +1,6 @@
 import { HEADERS } from '@kb/contracts';
-import { unauthorized } from '@kb/errors';
-import type { ContextVerifier, TenantContext } from '@kb/tenancy';
+import { invalid, unauthorized } from '@kb/errors';
+import { type ContextVerifier, ORG_LEVEL, SYSTEM_ORG, type TenantContext } from '@kb/tenancy';
 import type { Msg } from '@nats-io/transport-node';
 
 /** Request ids as the gateway assigns them (its own, or the client's `x-request-id` of that shape). */
@@ -21,4 +21,18 @@ export function verifyMessageContext(
   const context = verifier.verify(token, at === undefined ? undefined : { at });
   const rid = msg.headers?.get(HEADERS.requestId) ?? '';
   return { ...context, rid: REQUEST_ID.test(rid) ? rid : 'unknown' };
+}
+
+/**
+ * A message body that names a tenant (`org_id`, and `workspace_id` where it has one: null for the
+ * organization as a whole) must name the one its verified context is for, so one tenant's publisher cannot
+ * make a consumer act on another tenant's data. Only a system context (`kb.sys`) speaks of other tenants.
+ */
+export function assertBodyTenant(body: unknown, tenant: TenantContext): void {
+  if (tenant.org === SYSTEM_ORG || typeof body !== 'object' || body === null) return;
+  const named = body as { org_id?: unknown; workspace_id?: unknown };
+  const org = named.org_id;
+  const ws = named.workspace_id === null ? ORG_LEVEL : named.workspace_id;
+  if ((org !== undefined && org !== tenant.org) || (ws !== undefined && ws !== tenant.ws))
+    throw invalid('message body names another tenant than its context');
 }

@@ -176,6 +176,22 @@ describe('usage.activity.list', () => {
     expect((await list(a.org)).items).toHaveLength(6);
   });
 
+  it('refuses a job whose body names another tenant than its context', async () => {
+    const intruder = tenant();
+    const foreign = newId('document');
+    // B's context on B's subject, with a body that names A: it must not reach A's activity.
+    await publishAs(
+      ingestRequestedSubject(intruder),
+      accepted(a.org, a.ws, foreign, 6),
+      { ...intruder, rid: 'forged' },
+      'forged-1',
+    );
+    await h.settled();
+    const listed = [...(await list(a.org)).items, ...(await list(intruder.org)).items];
+    expect(listed.map((item) => item.document_id)).not.toContain(foreign);
+    expect((await list(a.org)).items).toHaveLength(6);
+  });
+
   it('is the operator’s alone', async () => {
     await expect(h.request('usage.activity.list', reader(a.org, a.ws), { limit: 5 })).rejects.toMatchObject({
       status: 403,

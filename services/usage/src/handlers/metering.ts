@@ -23,8 +23,8 @@ export const METERING_DURABLE = 'usage-metering';
 
 /**
  * Consumes `KB_USAGE` (`kb.<org>.<ws>.metering.<metric>`, see `meteringSubject`) durably. The tenant is the verified context's;
- * an event whose body names another tenant or metric than its subject is refused (dead-lettered), so one
- * tenant's publisher cannot charge or credit another. Failures (MongoDB or Redis away) are retried for
+ * an event whose body names another tenant (consumeDurable refuses it) or another metric than its subject
+ * is dead-lettered, so one tenant's publisher cannot charge or credit another. Failures (MongoDB or Redis away) are retried for
  * several minutes before the event is dead-lettered, where it can be replayed.
  */
 export function startMeteringConsumer(
@@ -41,10 +41,7 @@ export function startMeteringConsumer(
     maxDeliver: 20,
     backoffMs: options.backoffMs ?? [1_000, 5_000, 15_000, 60_000],
     ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
-    async handler(event, { tenant, msg, log }) {
-      if (event.org_id !== tenant.org || event.workspace_id !== tenant.ws) {
-        throw invalid('usage event names another tenant than its context');
-      }
+    async handler(event, { msg, log }) {
       if (meteringMetricOf(msg.subject) !== event.metric) {
         throw invalid(`usage event for ${event.metric} arrived on ${msg.subject}`);
       }
