@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { collectionName } from '@kb/vector-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DocumentsPlatform,
@@ -283,6 +284,29 @@ describe('deletion', () => {
     });
     expect(again.status).toBe(202);
     expect(again.body.id).not.toBe(doc.id);
+  });
+});
+
+describe('workspace deletion', () => {
+  it('drops the workspace’s collection, and nothing of the other workspaces', async () => {
+    const doomed = await createWorkspace(dp.platform, wsA.org, 'docs-a-doomed');
+    const answer = await doomed.as<DocumentView>('POST', '/v1/documents', {
+      content: 'The lynx hunts at dusk along the frozen river.',
+    });
+    await settled(doomed, answer.body.id);
+    const collection = collectionName({ org: doomed.org.id, ws: doomed.id });
+    expect((await dp.vectors.collectionExists(collection)).exists).toBe(true);
+    const kept = await pointCount(dp.vectors, wsA);
+
+    expect((await wsA.org.admin('DELETE', `/v1/workspaces/${doomed.id}`)).status).toBe(202);
+    const started = Date.now();
+    while ((await dp.vectors.collectionExists(collection)).exists) {
+      expect(Date.now() - started).toBeLessThan(20_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await doomed.as('GET', `/v1/documents/${answer.body.id}`)).status).toBe(401);
+    expect(await pointCount(dp.vectors, wsA)).toBe(kept);
+    expect((await wsA.as('GET', '/v1/documents?limit=1')).status).toBe(200);
   });
 });
 

@@ -1,12 +1,13 @@
 import { type NatsConnection, type RefusalRecorder, type ServedService, serveOperations } from '@kb/bus';
 import type { Logger } from '@kb/log';
 import { statusHandler } from '@kb/runtime';
-import type { ContextVerifier } from '@kb/tenancy';
+import type { ContextSigner, ContextVerifier } from '@kb/tenancy';
 import type { Connection } from 'mongoose';
 import { type AuditLog, createAuditLog } from './domain/audit-log.js';
 import { ensureDecoys } from './domain/decoys.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './domain/last-used.js';
 import { createRevocations } from './domain/revocations.js';
+import { createWorkspaceEvents } from './domain/workspace-events.js';
 import { auditHandlers } from './handlers/audit.js';
 import type { HandlerDeps, TenantHandlers } from './handlers/deps.js';
 import { keyHandlers } from './handlers/keys.js';
@@ -20,6 +21,8 @@ export interface TenantDeps {
   mongo: Connection;
   log: Logger;
   verifier: ContextVerifier;
+  /** Signs the contexts of the events the service publishes. */
+  signer: ContextSigner;
   version: string;
   instance: string;
   keyHashSecret: string;
@@ -57,6 +60,7 @@ export async function buildTenantService(deps: TenantDeps): Promise<TenantServic
     stores,
     audit,
     revocations: createRevocations(deps.nc, deps.log),
+    workspaceEvents: createWorkspaceEvents(deps.nc, deps.signer),
     lastUsed,
     keyHashSecret: deps.keyHashSecret,
     log: deps.log,

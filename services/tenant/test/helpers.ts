@@ -1,6 +1,13 @@
 import { Writable } from 'node:stream';
-import { type Caller, connectNats, createRequester, type NatsConnection, type Requester } from '@kb/bus';
-import { CREDENTIALS_REVOKED_SUBJECT } from '@kb/contracts';
+import {
+  type Caller,
+  connectNats,
+  createRequester,
+  ensureStreams,
+  type NatsConnection,
+  type Requester,
+} from '@kb/bus';
+import { CREDENTIALS_REVOKED_SUBJECT, STREAMS } from '@kb/contracts';
 import { createLogger } from '@kb/log';
 import {
   createContextSigner,
@@ -12,6 +19,7 @@ import {
   type TenantContext,
 } from '@kb/tenancy';
 import { uniqueName } from '@kb/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
 import mongoose, { type Connection } from 'mongoose';
 import { inject } from 'vitest';
 import { buildTenantService, type TenantService } from '../src/service.js';
@@ -47,11 +55,13 @@ export interface Harness {
 export async function startTenant(options: { lastUsedFlushMs?: number } = {}): Promise<Harness> {
   const nc = await connectNats(inject('natsUrl'), uniqueName('tenant-test'), log);
   const mongo = await mongoose.createConnection(`${inject('mongoUrl')}${uniqueName('tenant')}`).asPromise();
+  await ensureStreams(await jetstreamManager(nc), [STREAMS.audit, STREAMS.events, STREAMS.deadLetter]);
   const service = await buildTenantService({
     nc,
     mongo,
     log,
     verifier,
+    signer,
     version: '0.0.0-test',
     instance: 'tenant-test',
     keyHashSecret: KEY_HASH_SECRET,

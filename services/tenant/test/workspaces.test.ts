@@ -1,5 +1,6 @@
-import { PLANS } from '@kb/contracts';
+import { PLANS, STREAMS } from '@kb/contracts';
 import { newId } from '@kb/tenancy';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createKey,
@@ -11,6 +12,7 @@ import {
   orgAdmin,
   startTenant,
   system,
+  verifier,
   watchRevocations,
 } from './helpers.js';
 
@@ -193,6 +195,16 @@ describe('tenant.workspace.delete', () => {
 
     const deleted = await h.request('tenant.workspace.delete', orgAdmin(org, ws.id), {});
     expect(deleted).toMatchObject({ id: ws.id, status: 'deleting' });
+    // Announced on JetStream under the caller's context, for the ingestion service to purge its data.
+    const announced = await (await jetstreamManager(h.nc)).streams.getMessage(STREAMS.events.name, {
+      last_by_subj: `kb.${org}.${ws.id}.evt.workspace.deleted`,
+    });
+    expect(announced?.json()).toMatchObject({
+      org_id: org,
+      workspace_id: ws.id,
+      event_id: `workspace-deleted:${ws.id}`,
+    });
+    expect(verifier.verify(announced?.header.get('Kb-Context') ?? '')).toMatchObject({ org, ws: ws.id });
     await eventually(() =>
       expect(watch.seen.filter((m) => m.org_id === org)).toEqual([
         { v: 1, key_ids: [k1.id, k2.id], org_id: org, reason: 'workspace-deleted' },

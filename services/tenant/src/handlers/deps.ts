@@ -4,6 +4,7 @@ import type { Logger } from '@kb/log';
 import type { AuditLog } from '../domain/audit-log.js';
 import type { LastUsedRecorder } from '../domain/last-used.js';
 import type { Revocations } from '../domain/revocations.js';
+import type { WorkspaceEvents } from '../domain/workspace-events.js';
 import type { TenantStores } from '../store/index.js';
 
 /** What every handler group is built from. */
@@ -11,6 +12,8 @@ export interface HandlerDeps {
   stores: TenantStores;
   audit: AuditLog;
   revocations: Revocations;
+  /** `evt.workspace.deleted`, which the ingestion service purges the workspace's data on. */
+  workspaceEvents: WorkspaceEvents;
   lastUsed: LastUsedRecorder;
   /** KB_KEY_HASH_SECRET: keys are stored and looked up only as HMACs under it. */
   keyHashSecret: string;

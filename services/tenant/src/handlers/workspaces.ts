@@ -1,5 +1,5 @@
 import { DEFAULT_WORKSPACE_SETTINGS, PLANS } from '@kb/contracts';
-import { conflict, notFound } from '@kb/errors';
+import { conflict, notFound, unavailable } from '@kb/errors';
 import { isId, newId } from '@kb/tenancy';
 import { checkLimit, confirmLimit, type LimitCheck, mergeSettings } from '../domain/limits.js';
 import { decodeCursor, toPage } from '../domain/pagination.js';
@@ -30,7 +30,12 @@ export async function findWorkspace(stores: TenantStores, org: string, ws: strin
   return doc;
 }
 
-export function workspaceHandlers({ stores, audit, revocations }: HandlerDeps): WorkspaceHandlers {
+export function workspaceHandlers({
+  stores,
+  audit,
+  revocations,
+  workspaceEvents,
+}: HandlerDeps): WorkspaceHandlers {
   return {
     async 'tenant.workspace.create'(request, { tenant }) {
       const org = await findOrg(stores, orgOf(tenant));
@@ -109,6 +114,18 @@ export function workspaceHandlers({ stores, audit, revocations }: HandlerDeps): 
           { $set: { status: 'deleting', deleted_at: now, updated_at: now } },
         );
       if (!deleted) throw notFound('workspace not found');
+      try {
+        await workspaceEvents.deleted(tenant, now);
+      } catch (error) {
+        // Without the announcement nothing would purge its data: the workspace stays, the caller retries.
+        await stores.workspaces
+          .in({ org_id: org })
+          .updateOne(
+            { _id: ws, status: 'deleting', deleted_at: now },
+            { $set: { status: 'active', deleted_at: null, updated_at: new Date() } },
+          );
+        throw unavailable('the workspace could not be deleted just now; retry', 1, error);
+      }
       const keys = stores.keys.in({ org_id: org, workspace_id: ws });
       const live = await keys.find({ revoked_at: null });
       await keys.updateMany({ revoked_at: null }, { $set: { revoked_at: now } });
