@@ -15,7 +15,9 @@ app.get('/v1/bare/:id', async (request) => ({
   status: 'active',
 }));
 if (process.env.KB_NATS_URL) {
-  const nc = await connect({ servers: process.env.KB_NATS_URL });
+  // The client options the platform's own connections use (libs/bus connectNats), so that the NATS client's
+  // cost is the same on both sides and the difference is the gateway's own work.
+  const nc = await connect({ servers: process.env.KB_NATS_URL, noAsyncTraces: true });
   const org = process.env.BENCH_ORG ?? '';
   app.get('/v1/forward/:id', async (request) => {
     const ws = (request.params as { id: string }).id;

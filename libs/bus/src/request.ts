@@ -9,7 +9,8 @@ import {
   tenantSubject,
 } from '@kb/contracts';
 import { AppError } from '@kb/errors';
-import { ORG_LEVEL, runWithTenant } from '@kb/tenancy';
+import { ATTR_ORG_ID, ATTR_WORKSPACE_ID } from '@kb/telemetry';
+import { ORG_LEVEL } from '@kb/tenancy';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { fromReply, fromRequestError } from './errors.js';
@@ -30,8 +31,8 @@ export type Requester = <K extends OperationName>(
 /**
  * Request/reply on a tenant subject built from the caller's verified context. The request is validated
  * before it leaves and the reply before it is returned; failures surface as AppErrors (503 for no
- * responders and timeouts, the service's own problem otherwise). The request runs as the caller's tenant,
- * so its CLIENT span (and anything under it) carries that tenant.
+ * responders and timeouts, the service's own problem otherwise). Its CLIENT span carries the caller's
+ * tenant.
  */
 export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: number } = {}): Requester {
   return async (op, caller, body, options = {}) => {
@@ -43,33 +44,28 @@ export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: numb
       : tenantSubject({ org, ws: ws === ORG_LEVEL ? null : ws }, spec.op);
     parse(spec.request, body, 'request');
     const payload = JSON.stringify(body);
-    return runWithTenant(caller.context, () =>
-      tracer.startActiveSpan(
-        `send ${spec.op}`,
-        {
-          kind: SpanKind.CLIENT,
-          attributes: messagingAttributes({ operation: 'send', subject, bytes: Buffer.byteLength(payload) }),
-        },
-        async (span) => {
-          try {
-            const reply = await nc
-              .request(subject, payload, { timeout, headers: stampHeaders(caller) })
-              .catch((error: unknown) => {
-                throw fromRequestError(error, spec.service, timeout);
-              });
-            const problem = fromReply(reply);
-            if (problem) throw problem;
-            return parse(spec.response, reply.json(), 'reply') as ResponseOf<typeof op>;
-          } catch (error) {
-            const code = error instanceof AppError ? error.code : 'error';
-            span.setAttribute('error.type', code);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: code });
-            throw error;
-          } finally {
-            span.end();
-          }
-        },
-      ),
-    );
+    const attributes = messagingAttributes({ operation: 'send', subject, bytes: Buffer.byteLength(payload) });
+    // The caller's tenant names the span (and decides its sampling when it starts a trace).
+    attributes[ATTR_ORG_ID] = org;
+    attributes[ATTR_WORKSPACE_ID] = ws;
+    return tracer.startActiveSpan(`send ${spec.op}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        const reply = await nc
+          .request(subject, payload, { timeout, headers: stampHeaders(caller) })
+          .catch((error: unknown) => {
+            throw fromRequestError(error, spec.service, timeout);
+          });
+        const problem = fromReply(reply);
+        if (problem) throw problem;
+        return parse(spec.response, reply.json(), 'reply') as ResponseOf<typeof op>;
+      } catch (error) {
+        const code = error instanceof AppError ? error.code : 'error';
+        span.setAttribute('error.type', code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   };
 }

@@ -13,9 +13,10 @@ export const tracer = trace.getTracer('@kb/bus');
 
 /** A subject with its tenant tokens as wildcards: `kb.*.*.search.query`; the same for every tenant. */
 export function subjectTemplate(subject: string): string {
-  const tokens = subject.split('.');
-  if (tokens[0] !== 'kb' || tokens.length < 4 || tokens[1] === 'sys') return subject;
-  return ['kb', '*', '*', ...tokens.slice(3)].join('.');
+  if (!subject.startsWith('kb.') || subject.startsWith('kb.sys.')) return subject;
+  const orgEnd = subject.indexOf('.', 3);
+  const wsEnd = orgEnd < 0 ? -1 : subject.indexOf('.', orgEnd + 1);
+  return wsEnd < 0 ? subject : `kb.*.*${subject.slice(wsEnd)}`;
 }
 
 /** OpenTelemetry messaging attributes of a NATS span (never the message's content). */

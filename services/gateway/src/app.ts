@@ -16,6 +16,7 @@ import { openUploadStore, type UploadStore } from './documents/store.js';
 import { type RateLimitSettings, registerLimits } from './limits/index.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
+import { registerRouteInfo } from './plugins/route.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerTracing, tracedServerFactory } from './plugins/tracing.js';
 import { createAccess } from './routes/access.js';
@@ -80,6 +81,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  registerRouteInfo(app);
   registerTracing(app);
   registerProblemHandlers(app);
   registerSecurityHeaders(app);

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Requester } from '@kb/bus';
 import type { VerifiedKey } from '@kb/contracts';
 import { unauthorized } from '@kb/errors';
 import { type ContextSigner, isScope, isWellFormedApiKey, SYSTEM_ORG } from '@kb/tenancy';
-import type { KeyCache } from './key-cache.js';
+import { type KeyCache, keyDigest } from './key-cache.js';
 import type { Principal } from './principal.js';
 import type { SearchTokens } from './search-tokens.js';
 
@@ -24,7 +24,7 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
  * prefix) is refused here, without any NATS or store call.
  */
 export function createCredentialResolver(deps: CredentialDeps) {
-  const master = createHash('sha256').update(deps.masterKey).digest();
+  const master = Buffer.from(keyDigest(deps.masterKey), 'latin1');
 
   async function verifyApiKey(key: string, requestId: string): Promise<VerifiedKey> {
     const context = {
@@ -52,8 +52,9 @@ export function createCredentialResolver(deps: CredentialDeps) {
     const credential = match[1] as string;
 
     // One digest serves the master-key comparison and the key cache.
-    const digest = createHash('sha256').update(credential).digest();
-    if (timingSafeEqual(digest, master)) return { kind: 'operator', kid: 'master', scopes: ['operator'] };
+    const digest = keyDigest(credential);
+    if (digest.length === master.length && timingSafeEqual(Buffer.from(digest, 'latin1'), master))
+      return { kind: 'operator', kid: 'master', scopes: ['operator'] };
 
     if (credential.startsWith('kb_')) {
       const cached = deps.cache.getByDigest(digest);

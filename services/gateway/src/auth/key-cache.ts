@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { VerifiedKey } from '@kb/contracts';
 
 /**
@@ -10,13 +10,16 @@ import type { VerifiedKey } from '@kb/contracts';
 export interface KeyCache {
   get(key: string): VerifiedKey | undefined;
   set(key: string, verified: VerifiedKey): void;
-  /** The same, given the key's SHA-256 (the gateway computes it once per request). */
-  getByDigest(digest: Buffer): VerifiedKey | undefined;
-  setByDigest(digest: Buffer, verified: VerifiedKey): void;
+  /** The same, given the key's `keyDigest` (the gateway computes it once per request). */
+  getByDigest(digest: string): VerifiedKey | undefined;
+  setByDigest(digest: string, verified: VerifiedKey): void;
   dropKeys(keyIds: readonly string[]): void;
   dropOrg(orgId: string): void;
   size(): number;
 }
+
+/** The SHA-256 of a key, base64: how the cache (and the master-key check) knows a key without keeping it. */
+export const keyDigest = (key: string): string => hash('sha256', key, 'base64');
 
 export function createKeyCache(options: {
   ttlMs: number;
@@ -26,13 +29,10 @@ export function createKeyCache(options: {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, { verified: VerifiedKey; until: number }>();
-  const digest = (key: string) => createHash('sha256').update(key).digest();
-
   const cache: KeyCache = {
-    get: (key) => cache.getByDigest(digest(key)),
-    set: (key, verified) => cache.setByDigest(digest(key), verified),
-    getByDigest(hash) {
-      const id = hash.toString('latin1');
+    get: (key) => cache.getByDigest(keyDigest(key)),
+    set: (key, verified) => cache.setByDigest(keyDigest(key), verified),
+    getByDigest(id) {
       const entry = entries.get(id);
       if (!entry) return undefined;
       if (entry.until <= now()) {
@@ -41,7 +41,7 @@ export function createKeyCache(options: {
       }
       return entry.verified;
     },
-    setByDigest(hash, verified) {
+    setByDigest(id, verified) {
       const expiry = verified.expires_at ? Date.parse(verified.expires_at) : Number.POSITIVE_INFINITY;
       const until = Math.min(now() + options.ttlMs, expiry);
       if (until <= now()) return;
@@ -49,7 +49,7 @@ export function createKeyCache(options: {
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
-      entries.set(hash.toString('latin1'), { verified, until });
+      entries.set(id, { verified, until });
     },
     dropKeys(keyIds) {
       const ids = new Set(keyIds);

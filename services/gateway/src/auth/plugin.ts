@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { routeInfo } from '../plugins/route.js';
 import { settleRequestTrace } from '../plugins/tracing.js';
 import { type Principal, tenantOfPrincipal } from './principal.js';
 
@@ -28,8 +29,7 @@ export function registerAuth(app: FastifyInstance, resolve: ResolveCredential): 
     done();
   });
   app.addHook('preHandler', (request, _reply, done) => {
-    if (request.routeOptions.config.public || request.is404 || request.routeOptions.url?.startsWith('/docs'))
-      return done();
+    if (routeInfo(request).exempt) return done();
     let resolved: Principal | Promise<Principal>;
     try {
       resolved = resolve(request.headers.authorization, request.id);

@@ -4,6 +4,7 @@ import { ACTIVITY_PER_EVENT_MAX, meteringSubject, type RequestActivity, UsageEve
 import type { Logger } from '@kb/log';
 import type { ContextSigner, TenantContext } from '@kb/tenancy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { routeInfo } from '../plugins/route.js';
 import { isExempt } from './rate-limit.js';
 
 /** Publishes one usage event (JetStream, `Nats-Msg-Id` = `event_id`) on behalf of the workspace's plan. */
@@ -171,7 +172,7 @@ export function requestActivity(request: FastifyRequest, reply: FastifyReply): R
   const elapsed = reply.elapsedTime;
   return {
     at: new Date(Date.now() - elapsed).toISOString(),
-    route: `${request.method} ${request.routeOptions.url ?? 'unmatched'}`.slice(0, 256),
+    route: `${request.method} ${routeInfo(request).url}`.slice(0, 256),
     status: reply.statusCode,
     duration_ms: Math.round(elapsed * 1000) / 1000,
     trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
@@ -184,11 +185,13 @@ export function requestActivity(request: FastifyRequest, reply: FastifyReply): R
  * with 429 are not charged, but appear in the activity), and publishes what is left when the server closes.
  */
 export function registerMetering(app: FastifyInstance, meter: ApiCallMeter): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const principal = request.principal;
-    if (!principal || !('ws' in principal) || isExempt(request)) return;
-    const charged = reply.statusCode !== 429;
-    meter.record(principal.org, principal.ws, principal.plan, requestActivity(request, reply), charged);
+    if (principal && 'ws' in principal && !isExempt(request)) {
+      const charged = reply.statusCode !== 429;
+      meter.record(principal.org, principal.ws, principal.plan, requestActivity(request, reply), charged);
+    }
+    done();
   });
   app.addHook('onClose', () => meter.stop());
 }

@@ -3,14 +3,12 @@ import type { Logger } from '@kb/log';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Principal } from '../auth/principal.js';
+import { routeInfo } from '../plugins/route.js';
 import { type RateLimitSettings, requestsPerMinute } from './settings.js';
 import { sharedWindows, type Window } from './shared-windows.js';
 
 /** Routes nobody is limited on: health, readiness, metrics, the OpenAPI document and docs. */
-export const isExempt = (request: FastifyRequest): boolean =>
-  request.routeOptions.config.public === true ||
-  request.is404 ||
-  (request.routeOptions.url ?? '').startsWith('/docs');
+export const isExempt = (request: FastifyRequest): boolean => routeInfo(request).exempt;
 
 interface Limit {
   max: number;

@@ -21,6 +21,7 @@ import {
 } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { principalLogFields } from '../auth/principal.js';
+import { routeInfo } from './route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,7 +42,9 @@ function openRequestSpan(method: string, headers: IncomingHttpHeaders, name = me
   const span = tracer.startSpan(
     name,
     { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
-    propagation.extract(ROOT_CONTEXT, headers),
+    headers.traceparent === undefined && headers.baggage === undefined
+      ? ROOT_CONTEXT
+      : propagation.extract(ROOT_CONTEXT, headers),
   );
   owned.add(span);
   return span;
@@ -102,7 +105,7 @@ export function registerTracing(app: FastifyInstance): void {
   });
 
   app.addHook('onRequest', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = routeInfo(request).url;
     const name = `${request.method} ${route}`;
     let span = spanOfRaw.get(request.raw);
     if (span) span.updateName(name);
@@ -118,14 +121,14 @@ export function registerTracing(app: FastifyInstance): void {
   });
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (!isProbe(request)) settleRequestTrace(request, null);
+    if (!routeInfo(request).probe) settleRequestTrace(request, null);
     const traceparent = request.span ? traceparentOf(request.span) : null;
     if (traceparent) reply.header('traceparent', traceparent);
     done(null, payload);
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = routeInfo(request).url;
     request.log.info(
       {
         method: request.method,
@@ -160,13 +163,10 @@ function traceparentOf(span: Span): string | null {
   return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-/** Routes answered without a credential for machines (health, readiness, metrics, OpenAPI, docs). */
-function isProbe(request: FastifyRequest): boolean {
-  return request.routeOptions.config.public === true || (request.routeOptions.url ?? '').startsWith('/docs');
-}
-
 /** Runs `fn` with the request's span active, so bus calls made inside it join the request's trace. */
 export function inRequestSpan<T>(request: FastifyRequest, fn: () => Promise<T>): Promise<T> {
   const span = request.span;
-  return span ? context.with(trace.setSpan(context.active(), span), fn) : fn();
+  // Usually already so: the server runs each request inside its span (tracedServerFactory).
+  if (!span || trace.getActiveSpan() === span) return fn();
+  return context.with(trace.setSpan(context.active(), span), fn);
 }
