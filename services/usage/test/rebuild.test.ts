@@ -112,7 +112,7 @@ describe('when Redis loses the usage counters', () => {
     await expectUsage(t, t.expected);
   });
 
-  it.each<RecordStep>(['workspace-rolled-up', 'rolled-up', 'released', 'counted'])(
+  it.each<RecordStep>(['stored', 'workspace-rolled-up', 'rolled-up', 'released', 'counted'])(
     'counts an event once whose first delivery stopped after "%s" just as Redis was emptied',
     async (step) => {
       const t = history();

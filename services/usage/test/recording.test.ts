@@ -52,7 +52,7 @@ describe('exactly once in effect', () => {
     expect(await used(org, ws, 'searches_per_month')).toBe(5);
   });
 
-  it.each<RecordStep>(['stored', 'workspace-rolled-up', 'rolled-up', 'released', 'counted'])(
+  it.each<RecordStep>(['stored', 'batched', 'workspace-rolled-up', 'rolled-up', 'released', 'counted'])(
     'counts an event once when its first delivery crashed after step "%s"',
     async (step) => {
       const { org, ws } = tenant();

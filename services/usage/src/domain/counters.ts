@@ -49,28 +49,25 @@ export function monthTtlS(month: Date, now: Date): number {
     Math.ceil((startOfNextMonth(month).getTime() - now.getTime()) / 1000) + MONTH_KEPT_S,
   );
 }
-/** How long an applied event id is remembered: longer than the stream keeps messages (7 days). */
+/** How long an applied batch is remembered: longer than the stream keeps messages (7 days). */
 export const EVENT_MEMORY_S = 8 * 24 * 3_600;
 
 /*
- * Applies one event to its counters exactly once: the marker key is set only if absent, and the counters
- * move only when it was, atomically (a script runs alone). A redelivered event finds its marker and changes
- * nothing. KEYS: marker, counters…; ARGV: marker TTL, delta, then one TTL per counter (0 = none).
+ * Applies one batch of events to its counters exactly once: the marker key is set only if absent, and the
+ * counters move only when it was, atomically (a script runs alone). A batch applied again finds its marker
+ * and changes nothing. KEYS: marker, counters…; ARGV: marker TTL, then per counter its delta and TTL (0 = none).
  */
 const APPLY_ONCE = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 for i = 2, #KEYS do
-  redis.call('INCRBY', KEYS[i], ARGV[2])
-  local ttl = tonumber(ARGV[i + 1])
+  redis.call('INCRBY', KEYS[i], ARGV[2 * i - 2])
+  local ttl = tonumber(ARGV[2 * i - 1])
   if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
 end
 return 1
 `;
 
 export interface CountedEvent {
-  /** Unique per workspace: `<ws>/<event_id>`. */
-  key: string;
-  org: string;
   ws: string;
   metric: UsageMetric;
   value: number;
@@ -79,10 +76,11 @@ export interface CountedEvent {
 
 export interface Counters {
   /**
-   * Adds the event to its workspace's and organization's counters, unless it was added before. Throws
-   * CountersMissingError (and asks for a rebuild) when Redis has lost the counters.
+   * Adds a batch of one organization's events (`batch`: its unique id) to their workspaces' and the
+   * organization's counters, unless it was added before. Throws CountersMissingError (and asks for a
+   * rebuild) when Redis has lost the counters.
    */
-  apply(event: CountedEvent): Promise<boolean>;
+  apply(org: string, batch: string, events: readonly CountedEvent[]): Promise<boolean>;
   /** Current values of `keys` (missing counters read 0); waits for a rebuild if the counters were lost. */
   read(keys: string[]): Promise<number[]>;
 }
@@ -97,30 +95,42 @@ export function createCounters(redis: Redis, options: CountersOptions = {}): Cou
   const now = options.now ?? (() => new Date());
   const whenMissing = options.whenMissing ?? (async () => undefined);
   return {
-    async apply(event) {
+    async apply(org, batch, events) {
       if ((await redis.exists(COUNTERS_BUILT_KEY)) === 0) {
-        // Not awaited: the rebuild waits for events being recorded, this one included.
+        // Not awaited: the rebuild waits for events being recorded, these included.
         whenMissing().catch(() => undefined);
         throw new CountersMissingError();
       }
-      const monthTtl = monthTtlS(event.occurredAt, now());
-      const counters: [string, number][] = [];
-      for (const scope of [
-        { org: event.org, ws: event.ws },
-        { org: event.org, ws: null },
-      ]) {
-        counters.push([counterKey(scope, event.metric, { kind: 'lifetime' }), 0]);
-        counters.push([counterKey(scope, event.metric, { kind: 'month', at: event.occurredAt }), monthTtl]);
+      const at = now();
+      /** Counter key → its delta and TTL. */
+      const counters = new Map<string, { delta: number; ttl: number }>();
+      const add = (key: string, delta: number, ttl: number) => {
+        const counter = counters.get(key);
+        if (counter) counter.delta += delta;
+        else counters.set(key, { delta, ttl });
+      };
+      for (const event of events) {
+        const monthTtl = monthTtlS(event.occurredAt, at);
+        for (const scope of [
+          { org, ws: event.ws },
+          { org, ws: null },
+        ]) {
+          add(counterKey(scope, event.metric, { kind: 'lifetime' }), event.value, 0);
+          add(
+            counterKey(scope, event.metric, { kind: 'month', at: event.occurredAt }),
+            event.value,
+            monthTtl,
+          );
+        }
       }
-      const marker = `kb:usage:{${event.org}}:evt:${event.key}`;
+      const marker = `kb:usage:{${org}}:batch:${batch}`;
       const applied = await redis.eval(
         APPLY_ONCE,
-        1 + counters.length,
+        1 + counters.size,
         marker,
-        ...counters.map(([key]) => key),
+        ...counters.keys(),
         EVENT_MEMORY_S,
-        event.value,
-        ...counters.map(([, ttl]) => ttl),
+        ...[...counters.values()].flatMap(({ delta, ttl }) => [delta, ttl]),
       );
       return applied === 1;
     },

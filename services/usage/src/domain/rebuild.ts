@@ -3,7 +3,9 @@ import type { UsageMetric } from '@kb/contracts';
 import type { Logger } from '@kb/log';
 import { unscoped } from '@kb/store';
 import type { Redis } from 'ioredis';
-import type { EventDoc, RollupDoc, UsageStores } from '../store/index.js';
+import { UNFINISHED_BATCH_STATES } from '../store/batches.js';
+import type { BatchDoc, RollupDoc, UsageStores } from '../store/index.js';
+import { rollupId } from './batch-apply.js';
 import { COUNTERS_BUILT_KEY, type CounterScope, counterKey, monthTtlS } from './counters.js';
 import type { Gate } from './gate.js';
 import { monthKey } from './periods.js';
@@ -21,8 +23,8 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * when a reconnection finds them gone, every `checkMs`, and whenever counting or a quota read meets their
  * absence. Lifetime counters are the sum of every rollup; month counters the sum of the current month's.
  *
- * Events applied to the rollups but not yet to the counters (state other than `counted`, see recorder.ts)
- * are left out: their redelivery adds them. The rebuild runs exclusively in this process (gate), one
+ * Batches applied to the rollups but not yet to the counters (state other than `counted`, see
+ * batch-apply.ts) are left out: their events' redelivery adds them. The rebuild runs exclusively in this process (gate), one
  * replica at a time (a Redis lock), and writes every counter and the marker in one MULTI; other replicas
  * refuse to count until the marker is back.
  */
@@ -109,7 +111,7 @@ interface Total {
   month: Date | null;
 }
 
-/** What every counter should read, from the rollups, less the events the counters have not seen yet. */
+/** What every counter should read, from the rollups, less the batches the counters have not seen yet. */
 async function totalsFromMongo(stores: UsageStores, at: Date): Promise<Map<string, Total>> {
   const thisMonth = monthKey(at);
   const totals = new Map<string, Total>();
@@ -121,30 +123,32 @@ async function totalsFromMongo(stores: UsageStores, at: Date): Promise<Map<strin
     totals.set(month, { value: (totals.get(month)?.value ?? 0) + value, month: day });
   };
 
-  // Rollups that hold an event still in flight: the event's key → the scopes of those rollups.
-  const inflight = new Map<string, CounterScope[]>();
+  // Batches still in flight on a rollup: `<rollup id> <batch id>`.
+  const inflight = new Set<string>();
   const rollups = (filter: object) =>
     unscoped(
       REASON,
       stores.rollups.model.find(filter).sort({ _id: 1 }).limit(PAGE).lean<RollupDoc[]>(),
     ).exec();
-  const events = (filter: object) =>
-    unscoped(REASON, stores.events.model.find(filter).sort({ _id: 1 }).limit(PAGE).lean<EventDoc[]>()).exec();
+  const batches = (filter: object) =>
+    unscoped(
+      REASON,
+      stores.batches.model.find(filter).sort({ _id: 1 }).limit(PAGE).lean<BatchDoc[]>(),
+    ).exec();
   for await (const rollup of pages(rollups, {})) {
-    const scope = { org: rollup.org_id, ws: rollup.workspace_id };
-    add(scope, rollup.metric, rollup.day, rollup.value);
-    for (const key of rollup.inflight ?? []) inflight.set(key, [...(inflight.get(key) ?? []), scope]);
+    add({ org: rollup.org_id, ws: rollup.workspace_id }, rollup.metric, rollup.day, rollup.value);
+    for (const batch of rollup.inflight ?? []) inflight.add(`${rollup._id} ${batch}`);
   }
-  const uncounted = { state: { $ne: 'counted' } };
-  for await (const event of pages(events, uncounted)) {
-    const scopes =
-      event.state === 'rolled-up'
-        ? [
-            { org: event.org_id, ws: event.workspace_id },
-            { org: event.org_id, ws: null },
-          ]
-        : (inflight.get(event._id) ?? []);
-    for (const scope of scopes) add(scope, event.metric, event.occurred_at, -event.value);
+  const unfinished = { state: { $in: UNFINISHED_BATCH_STATES } };
+  for await (const batch of pages(batches, unfinished)) {
+    for (const event of batch.events) {
+      for (const ws of [event.workspace_id, null]) {
+        const rollup = rollupId(batch.org_id, ws, event.metric, event.occurred_at);
+        // A rolled-up batch is in every rollup of its events; a pending one in those that hold its id.
+        if (batch.state === 'rolled-up' || inflight.has(`${rollup} ${batch._id}`))
+          add({ org: batch.org_id, ws }, event.metric, event.occurred_at, -event.value);
+      }
+    }
   }
   return totals;
 }

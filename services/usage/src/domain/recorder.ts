@@ -1,39 +1,70 @@
-import type { UsageEvent, UsageMetric } from '@kb/contracts';
-import type { UpdateQuery } from 'mongoose';
-import { isDuplicateKey, type RollupDoc, type UsageStores } from '../store/index.js';
+import { randomUUID } from 'node:crypto';
+import type { UsageEvent } from '@kb/contracts';
+import {
+  type BatchDoc,
+  type BatchEvent,
+  type EventDoc,
+  isDuplicateKey,
+  type UsageStores,
+} from '../store/index.js';
+import { type ApplyDeps, type ApplyStep, applyBatch } from './batch-apply.js';
 import type { Counters } from './counters.js';
 import type { Gate } from './gate.js';
-import { dayKey, hourKey, startOfDay } from './periods.js';
-import { createSerializer, type Serializer } from './serial.js';
+import { createSerializer } from './serial.js';
 
 /**
  * Applies usage events to the rollups (MongoDB) and live counters (Redis) so that each event counts once,
- * however often it is delivered and wherever a previous attempt stopped. Without transactions:
+ * however often it is delivered and wherever a previous attempt stopped. Events arriving while a batch is
+ * being applied wait and go together in the next one (one per organization), so a busy stream costs a few
+ * writes per batch rather than several per event:
  *
- * 1. the event is stored under its unique id (`pending`); a second copy finds the first and resumes it;
- * 2. each rollup (workspace-day, organization-day) gets `$inc` and the event id in `inflight` in one atomic
- *    update that only matches while the id is absent: a retried step is a no-op;
- * 3. the event is marked `rolled-up`; from now on step 2 is skipped;
- * 4. the id leaves `inflight` again (so the array stays small);
- * 5. the Redis counters move in one script guarded by a marker key (domain/counters.ts);
- * 6. the event is marked `counted`: a later copy changes nothing, and a counter rebuild (rebuild.ts) knows
- *    the counters had it.
+ * 1. each event is stored under its unique id, naming its batch; a second copy finds the first and
+ *    finishes that copy's batch (or, if the batch was never stored, moves the event to a batch of its own);
+ * 2. the batch (its events' first copies) is stored;
+ * 3. the batch is applied (batch-apply.ts): rollups, then counters, each step guarded by the batch id.
  *
  * A crash between any two steps leaves a state the next delivery completes without counting twice.
- * Writes to one rollup document are serialized in this process (see serial.ts); recording shares the gate
- * with the counter rebuild, which runs alone.
+ * Recording shares the gate with the counter rebuild, which runs alone.
  */
-export type RecordStep = 'stored' | 'workspace-rolled-up' | 'rolled-up' | 'released' | 'counted';
+export type RecordStep = 'stored' | 'batched' | ApplyStep;
 
 export interface RecorderHooks {
-  /** Runs after each step; tests simulate a crash by throwing here. */
+  /** Runs after each step for every event of the batch; tests simulate a crash by throwing here. */
   afterStep?(step: RecordStep, event: UsageEvent): Promise<void> | void;
 }
 
+export type RecordOutcome = 'recorded' | 'resumed' | 'duplicate';
+
 export interface Recorder {
   /** Applies the event; 'duplicate' when it had been fully applied before. */
-  record(event: UsageEvent): Promise<'recorded' | 'resumed' | 'duplicate'>;
+  record(event: UsageEvent): Promise<RecordOutcome>;
 }
+
+interface Waiting {
+  event: UsageEvent;
+  resolve(outcome: RecordOutcome): void;
+  reject(error: unknown): void;
+}
+
+/** Events per batch: the batch is one document, and a retried batch redoes this many events' work. */
+const MAX_BATCH = 500;
+/** Attempts at following a stored event to a batch that applies it (others may be moving it meanwhile). */
+const RESUME_ATTEMPTS = 5;
+
+const newBatchId = () => `batch_${randomUUID()}`;
+const keyOf = (event: { workspace_id: string; event_id: string }) =>
+  `${event.workspace_id}/${event.event_id}`;
+const scopeOf = (event: { org_id: string; workspace_id: string }) => ({
+  org_id: event.org_id,
+  workspace_id: event.workspace_id,
+});
+const batchEventOf = (doc: EventDoc): BatchEvent => ({
+  key: doc._id,
+  workspace_id: doc.workspace_id,
+  metric: doc.metric,
+  value: doc.value,
+  occurred_at: doc.occurred_at,
+});
 
 export function createRecorder(
   stores: UsageStores,
@@ -41,128 +72,158 @@ export function createRecorder(
   gate: Gate,
   hooks: RecorderHooks = {},
 ): Recorder {
-  const after = async (step: RecordStep, event: UsageEvent) => hooks.afterStep?.(step, event);
-  const serially = createSerializer();
+  /** The events of each batch this process applies, for the hooks. */
+  const eventsOf = new WeakMap<BatchDoc, UsageEvent[]>();
+  const afterEach = async (step: RecordStep, events: readonly UsageEvent[]) => {
+    if (!hooks.afterStep) return;
+    for (const event of events) await hooks.afterStep(step, event);
+  };
+  const apply: ApplyDeps = {
+    stores,
+    counters,
+    serially: createSerializer(),
+    after: (step, batch) => afterEach(step, eventsOf.get(batch) ?? []),
+  };
+  const batches = (org: string) => stores.batches.in({ org_id: org });
 
-  /** Loads the stored copy of the event, storing it first if this is its first delivery. */
-  async function store(event: UsageEvent, key: string) {
-    const events = stores.events.in({ org_id: event.org_id, workspace_id: event.workspace_id });
-    try {
-      const created = await events.create({
-        _id: key,
-        event_id: event.event_id,
-        metric: event.metric,
-        value: event.value,
-        occurred_at: new Date(event.occurred_at),
-        received_at: new Date(),
-        state: 'pending',
-      });
-      return { doc: created, first: true };
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      const doc = await events.findOne({ _id: key });
-      if (!doc) throw new Error(`usage event ${key} is stored under another tenant`);
-      return { doc, first: false };
-    }
+  /** Stores a batch of one organization's first copies and applies it. */
+  async function storeAndApply(org: string, batchId: string, docs: EventDoc[], events: UsageEvent[]) {
+    // A resumer that found the events without their batch has taken the id over: nothing is applied here,
+    // the events are redelivered and each goes to a batch of its own (see `resume`).
+    const batch = (await batches(org).create({
+      _id: batchId,
+      state: 'pending',
+      created_at: new Date(),
+      events: docs.map(batchEventOf),
+    })) as BatchDoc;
+    eventsOf.set(batch, events);
+    await afterEach('batched', events);
+    await applyBatch(apply, batch);
   }
 
-  async function record(event: UsageEvent): Promise<'recorded' | 'resumed' | 'duplicate'> {
-    const key = `${event.workspace_id}/${event.event_id}`;
-    const { doc, first } = await store(event, key);
-    if (doc.state === 'counted') return 'duplicate';
-    await after('stored', event);
-    // An event id published again counts as its first copy said, whatever later copies say.
-    const stored = { ...event, metric: doc.metric, value: doc.value, occurred_at: doc.occurred_at };
-    const targets = rollupTargets(
-      stores,
-      event.org_id,
-      event.workspace_id,
-      stored.metric,
-      stored.occurred_at,
+  /** Finishes whatever batch applies the event's stored copy. */
+  async function resume(event: UsageEvent): Promise<RecordOutcome> {
+    const key = keyOf(event);
+    const org = event.org_id;
+    for (let attempt = 0; attempt < RESUME_ATTEMPTS; attempt += 1) {
+      const stored = await stores.events.in(scopeOf(event)).findOne({ _id: key });
+      if (!stored) throw new Error(`usage event ${key} is stored under another tenant`);
+      if (!stored.batch) throw new Error(`usage event ${key} was stored without a batch`);
+      const batch = await batches(org).findOne({ _id: stored.batch });
+      if (batch && batch.state !== 'void') {
+        if (batch.state === 'counted') return 'duplicate';
+        eventsOf.set(batch, [event]);
+        await applyBatch(apply, batch);
+        return 'resumed';
+      }
+      if (!batch) {
+        // Stored, but its batch was not: take the batch id over, so its creator can never apply it.
+        const voided = await batches(org)
+          .create({ _id: stored.batch, state: 'void', created_at: new Date(), events: [] })
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (isDuplicateKey(error)) return false;
+              throw error;
+            },
+          );
+        if (!voided) continue;
+      }
+      const own = newBatchId();
+      const moved = await stores.events
+        .in(scopeOf(event))
+        .updateOne({ _id: key, batch: stored.batch }, { $set: { batch: own } });
+      if (moved.matched === 0) continue;
+      await storeAndApply(org, own, [{ ...stored, batch: own }], [event]);
+      return 'resumed';
+    }
+    throw new Error(`usage event ${key} kept moving between batches`);
+  }
+
+  /** Records one organization's events: the new ones as one batch, then the copies of earlier ones. */
+  async function recordOrganization(org: string, waiting: Waiting[]): Promise<void> {
+    const batchId = newBatchId();
+    const receivedAt = new Date();
+    const stored = await Promise.allSettled(
+      waiting.map(({ event }) =>
+        stores.events.in(scopeOf(event)).create({
+          _id: keyOf(event),
+          event_id: event.event_id,
+          metric: event.metric,
+          value: event.value,
+          occurred_at: new Date(event.occurred_at),
+          received_at: receivedAt,
+          batch: batchId,
+        }),
+      ),
     );
-    const pending = doc.state === 'pending';
-    if (pending) {
-      for (const [index, target] of targets.entries()) {
-        await incrementOnce(serially, target, key, stored.value, stored.occurred_at);
-        if (index === 0) await after('workspace-rolled-up', event);
-      }
-      await stores.events
-        .in({ org_id: event.org_id, workspace_id: event.workspace_id })
-        .updateOne({ _id: key }, { $set: { state: 'rolled-up' } });
-      await after('rolled-up', event);
-    }
-    for (const target of targets) {
-      await serially(target.id, () =>
-        target.repo.updateOne({ _id: target.id }, { $pull: { inflight: key } }),
-      );
-    }
-    await after('released', event);
-    const counted = await counters.apply({
-      key,
-      org: event.org_id,
-      ws: event.workspace_id,
-      metric: stored.metric,
-      value: stored.value,
-      occurredAt: stored.occurred_at,
+    const fresh: { doc: EventDoc; item: Waiting }[] = [];
+    const copies: Waiting[] = [];
+    stored.forEach((result, index) => {
+      const item = waiting[index] as Waiting;
+      if (result.status === 'fulfilled') fresh.push({ doc: result.value, item });
+      else if (isDuplicateKey(result.reason)) copies.push(item);
+      else item.reject(result.reason);
     });
-    await after('counted', event);
-    await stores.events
-      .in({ org_id: event.org_id, workspace_id: event.workspace_id })
-      .updateOne({ _id: key }, { $set: { state: 'counted' } });
-    if (first) return 'recorded';
-    return pending || counted ? 'resumed' : 'duplicate';
+    try {
+      if (fresh.length > 0) {
+        const events = fresh.map(({ item }) => item.event);
+        await afterEach('stored', events);
+        await storeAndApply(
+          org,
+          batchId,
+          fresh.map(({ doc }) => doc),
+          events,
+        );
+        for (const { item } of fresh) item.resolve('recorded');
+      }
+    } catch (error) {
+      for (const item of [...fresh.map((entry) => entry.item), ...copies]) item.reject(error);
+      return;
+    }
+    // Copies of events stored before (a redelivery, or a second copy within this batch): rare.
+    for (const item of copies) await resume(item.event).then(item.resolve, item.reject);
   }
 
-  return { record: (event) => gate.shared(() => record(event)) };
-}
+  const queue: Waiting[] = [];
+  let flushing = false;
 
-function rollupTargets(stores: UsageStores, org: string, ws: string, metric: UsageMetric, at: Date) {
-  return [ws, null].map((workspace) => ({
-    repo: stores.rollups.in({ org_id: org, workspace_id: workspace }),
-    id: `${org}|${workspace ?? '_'}|${metric}|${dayKey(at)}`,
-    metric,
-    day: startOfDay(at),
-  }));
-}
-
-type RollupTarget = ReturnType<typeof rollupTargets>[number];
-
-/** `$inc` on the rollup unless it already carries this event (see step 2 above); creates the day's document. */
-function incrementOnce(
-  serially: Serializer,
-  target: RollupTarget,
-  key: string,
-  value: number,
-  at: Date,
-): Promise<void> {
-  return serially(target.id, () => incrementUnlocked(target, key, value, at));
-}
-
-async function incrementUnlocked(target: RollupTarget, key: string, value: number, at: Date): Promise<void> {
-  const update = {
-    $inc: { value, [`hours.${hourKey(at)}`]: value },
-    $addToSet: { inflight: key },
-  } as UpdateQuery<RollupDoc>;
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    const { matched } = await target.repo.updateOne({ _id: target.id, inflight: { $ne: key } }, update);
-    if (matched > 0) return;
-    const existing = await target.repo.findOne({ _id: target.id });
-    if (existing?.inflight.includes(key)) return;
-    if (!existing) {
-      try {
-        await target.repo.create({
-          _id: target.id,
-          metric: target.metric,
-          day: target.day,
-          value: 0,
-          hours: {},
-          inflight: [],
-        });
-      } catch (error) {
-        // Another event created the day's document first: fine, increment that one.
-        if (!isDuplicateKey(error)) throw error;
+  /** Applies what is waiting, a batch per organization at a time, until nothing is. */
+  async function flush(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    try {
+      // Events recorded in the same turn of the event loop (a batch of deliveries) go together.
+      await Promise.resolve();
+      while (queue.length > 0) {
+        const taken = queue.splice(0, MAX_BATCH);
+        const byOrg = new Map<string, Waiting[]>();
+        for (const item of taken) {
+          const list = byOrg.get(item.event.org_id);
+          if (list) list.push(item);
+          else byOrg.set(item.event.org_id, [item]);
+        }
+        await gate
+          .shared(() =>
+            Promise.all([...byOrg].map(([org, items]) => recordOrganization(org, items))).then(
+              () => undefined,
+            ),
+          )
+          .catch((error: unknown) => {
+            for (const item of taken) item.reject(error);
+          });
       }
+    } finally {
+      flushing = false;
     }
   }
-  throw new Error(`rollup ${target.id} could not be updated`);
+
+  return {
+    record(event) {
+      return new Promise<RecordOutcome>((resolve, reject) => {
+        queue.push({ event, resolve, reject });
+        void flush();
+      });
+    },
+  };
 }

@@ -63,40 +63,69 @@ export function createQuotaWarnings(deps: {
     known.add(warning.event_id);
   }
 
+  /**
+   * Checks of one quota of one workspace run one at a time, and a caller joins a check that has not started
+   * yet: events counted together then cost one check, which still sees what all of them added.
+   */
+  const waiting = new Map<string, Promise<void>>();
+  const last = new Map<string, Promise<void>>();
+  function coalesced(key: string, run: () => Promise<void>): Promise<void> {
+    const joined = waiting.get(key);
+    if (joined) return joined;
+    const next = (last.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        waiting.delete(key);
+        return run();
+      });
+    waiting.set(key, next);
+    last.set(key, next);
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (last.get(key) === next) last.delete(key);
+      });
+    return next;
+  }
+
   return {
     /** Publishes the warnings the workspace's and organization's use of `metric`'s quota has earned. */
-    async check(org: string, ws: string, metric: UsageMetric): Promise<void> {
+    check(org: string, ws: string, metric: UsageMetric): Promise<void> {
       const quota = QUOTA_OF.get(metric);
-      if (!quota) return;
-      const plan = await deps.planOf(org);
-      const tenant: TenantContext = { org, ws, kid: 'usage', scopes: [], plan, rid: 'quota-warnings' };
-      const { item, whole } = await deps.quotas.usageOf(tenant, quota);
-      const at = now();
-      const period = monthKey(at);
-      const owners: [string | null, QuotaItem][] = [
-        [ws, item],
-        [null, whole],
-      ];
-      for (const [workspace, usage] of owners) {
-        for (const threshold of QUOTA_WARNING_THRESHOLDS) {
-          if (usage.limit <= 0 || usage.used * 100 < usage.limit * threshold) continue;
-          await publishOnce({
-            v: 1,
-            event_id: `quota-warning.${org}.${workspace ?? '_'}.${quota}.${threshold}.${period}`,
-            org_id: org,
-            workspace_id: workspace,
-            occurred_at: at.toISOString(),
-            plan,
-            metric: quota,
-            threshold,
-            limit: usage.limit,
-            used: usage.used,
-            period,
-          });
-        }
-      }
+      if (!quota) return Promise.resolve();
+      return coalesced(`${org}/${ws}/${quota}`, () => checkQuota(org, ws, quota));
     },
   };
+
+  async function checkQuota(org: string, ws: string, quota: QuotaMetric): Promise<void> {
+    const plan = await deps.planOf(org);
+    const tenant: TenantContext = { org, ws, kid: 'usage', scopes: [], plan, rid: 'quota-warnings' };
+    const { item, whole } = await deps.quotas.usageOf(tenant, quota);
+    const at = now();
+    const period = monthKey(at);
+    const owners: [string | null, QuotaItem][] = [
+      [ws, item],
+      [null, whole],
+    ];
+    for (const [workspace, usage] of owners) {
+      for (const threshold of QUOTA_WARNING_THRESHOLDS) {
+        if (usage.limit <= 0 || usage.used * 100 < usage.limit * threshold) continue;
+        await publishOnce({
+          v: 1,
+          event_id: `quota-warning.${org}.${workspace ?? '_'}.${quota}.${threshold}.${period}`,
+          org_id: org,
+          workspace_id: workspace,
+          occurred_at: at.toISOString(),
+          plan,
+          metric: quota,
+          threshold,
+          limit: usage.limit,
+          used: usage.used,
+          period,
+        });
+      }
+    }
+  }
 }
 
 export type QuotaWarnings = ReturnType<typeof createQuotaWarnings>;

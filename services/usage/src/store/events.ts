@@ -4,8 +4,8 @@ import { type Connection, Schema } from 'mongoose';
 
 /**
  * Every usage event received, under `<ws>/<event_id>`: the unique `_id` is what makes a second delivery or
- * publication of an event count once. `state` says how far applying it got (domain/recorder.ts).
- * Kept for a little longer than the stream keeps messages, then pruned.
+ * publication of an event count once. `batch` names the batch that applies it (store/batches.ts, whose
+ * state says how far that got). Kept for a little longer than the stream keeps messages, then pruned.
  */
 export interface EventDoc {
   _id: string;
@@ -16,7 +16,7 @@ export interface EventDoc {
   value: number;
   occurred_at: Date;
   received_at: Date;
-  state: 'pending' | 'rolled-up' | 'counted';
+  batch: string;
 }
 
 export function eventsModel(connection: Connection) {
@@ -30,13 +30,12 @@ export function eventsModel(connection: Connection) {
       value: { type: Number, required: true },
       occurred_at: { type: Date, required: true },
       received_at: { type: Date, required: true },
-      state: { type: String, required: true, enum: ['pending', 'rolled-up', 'counted'] },
+      batch: { type: String, required: true },
     },
     { versionKey: false },
   );
-  schema.index({ received_at: 1 });
-  // The counter rebuild reads the few events not yet counted.
-  schema.index({ state: 1 });
+  // Pruning removes the events of finished batches.
+  schema.index({ batch: 1 });
   return scopedModel(connection, 'UsageEvent', schema, {
     keys: ['org_id', 'workspace_id'],
     collection: 'usage_events',

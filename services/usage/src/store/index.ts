@@ -1,10 +1,12 @@
 import type { Connection } from 'mongoose';
 import { activityModel } from './activity.js';
+import { batchesModel } from './batches.js';
 import { eventsModel } from './events.js';
 import { rollupsModel } from './rollups.js';
 import { warningsModel } from './warnings.js';
 
 export type { ActivityDoc } from './activity.js';
+export type { BatchDoc, BatchEvent } from './batches.js';
 export type { EventDoc } from './events.js';
 export type { RollupDoc } from './rollups.js';
 export type { WarningDoc } from './warnings.js';
@@ -15,6 +17,7 @@ export type UsageStores = Awaited<ReturnType<typeof createStores>>;
 export async function createStores(connection: Connection) {
   const stores = {
     events: eventsModel(connection),
+    batches: batchesModel(connection),
     rollups: rollupsModel(connection),
     warnings: warningsModel(connection),
     activity: activityModel(connection),

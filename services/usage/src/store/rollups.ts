@@ -5,7 +5,7 @@ import { type Connection, Schema } from 'mongoose';
 /**
  * One metric's usage on one UTC day, for a workspace or (workspace_id null) its whole organization: the
  * day's total and a per-hour breakdown (`hours["07"]`), so one atomic `$inc` keeps both granularities.
- * `inflight` holds the ids of events being applied right now (see domain/recorder.ts); it stays tiny.
+ * `inflight` holds the ids of the batches being applied to it right now (see domain/recorder.ts); it stays tiny.
  */
 export interface RollupDoc {
   /** `<org>|<ws or _>|<metric>|<YYYY-MM-DD>` */
