@@ -30,7 +30,7 @@ export interface VectorWriter {
   upsert(tenant: TenantRef, points: ChunkPoint[]): Promise<void>;
   /** One payload update: the version's points become visible to search (unless the document is being deleted). */
   activate(tenant: TenantRef, documentId: string, version: number): Promise<void>;
-  /** Removes the points of versions older than `version` (after `activate`). */
+  /** Removes the points of versions older than `version` (after `activate`); versions start at 1. */
   removeOlder(tenant: TenantRef, documentId: string, version: number): Promise<void>;
   removeVersion(tenant: TenantRef, documentId: string, version: number): Promise<void>;
   /** One payload update hiding every version of the document from search, for good. */
@@ -75,13 +75,16 @@ export function createVectorWriter(client: QdrantClient, dimension: number): Vec
           },
         }),
       ),
-    removeOlder: (tenant, documentId, version) =>
-      ignoreMissing(() =>
+    removeOlder: async (tenant, documentId, version) => {
+      // A document's first version has nothing older: no round trip for the usual upload.
+      if (version <= 1) return;
+      await ignoreMissing(() =>
         client.delete(collectionName(tenant), {
           wait: true,
           filter: documentFilter(tenant, documentId, { lt: version }),
         }),
-      ),
+      );
+    },
     removeVersion: (tenant, documentId, version) =>
       ignoreMissing(() =>
         client.delete(collectionName(tenant), {
