@@ -18,3 +18,23 @@ export function createSerializer() {
 }
 
 export type Serializer = ReturnType<typeof createSerializer>;
+
+/**
+ * Runs tasks one at a time per key, and a caller whose key already has a task waiting to start joins that
+ * task instead of queueing another: for work that reads the latest state (a quota check), where one run
+ * after a burst of callers serves them all.
+ */
+export function createCoalescer() {
+  const serially = createSerializer();
+  const waiting = new Map<string, Promise<void>>();
+  return function coalesced(key: string, task: () => Promise<void>): Promise<void> {
+    const joined = waiting.get(key);
+    if (joined) return joined;
+    const run = serially(key, () => {
+      waiting.delete(key);
+      return task();
+    });
+    waiting.set(key, run);
+    return run;
+  };
+}

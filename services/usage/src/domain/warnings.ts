@@ -14,6 +14,7 @@ import { isDuplicateKey } from '../store/index.js';
 import type { PlanLookup } from './limits.js';
 import { monthKey } from './periods.js';
 import type { Quotas } from './quotas.js';
+import { createCoalescer } from './serial.js';
 
 /** Publishes one warning on JetStream with `Nats-Msg-Id` = its `event_id`. */
 export type PublishWarning = (warning: QuotaWarning) => Promise<void>;
@@ -63,30 +64,8 @@ export function createQuotaWarnings(deps: {
     known.add(warning.event_id);
   }
 
-  /**
-   * Checks of one quota of one workspace run one at a time, and a caller joins a check that has not started
-   * yet: events counted together then cost one check, which still sees what all of them added.
-   */
-  const waiting = new Map<string, Promise<void>>();
-  const last = new Map<string, Promise<void>>();
-  function coalesced(key: string, run: () => Promise<void>): Promise<void> {
-    const joined = waiting.get(key);
-    if (joined) return joined;
-    const next = (last.get(key) ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        waiting.delete(key);
-        return run();
-      });
-    waiting.set(key, next);
-    last.set(key, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (last.get(key) === next) last.delete(key);
-      });
-    return next;
-  }
+  // Events counted together ask together: one check of the quota after the last of them sees them all.
+  const coalesced = createCoalescer();
 
   return {
     /** Publishes the warnings the workspace's and organization's use of `metric`'s quota has earned. */
