@@ -120,7 +120,7 @@ export async function buildUsageService(deps: UsageDeps): Promise<UsageService> 
   });
   const consumers = [
     await startMeteringConsumer(deps.nc, {
-      recorder: createRecorder(stores, counters, gate, hooks),
+      recorder: createRecorder(stores, counters, gate, hooks ? { hooks } : {}),
       activity,
       warnings,
       verifier: deps.verifier,

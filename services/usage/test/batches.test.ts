@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 const recorder = (hooks: RecorderHooks = {}) =>
-  createRecorder(h.service.stores, createCounters(h.redis), createGate(), hooks);
+  createRecorder(h.service.stores, createCounters(h.redis), createGate(), { hooks });
 
 const daily = async (caller: ReturnType<typeof reader>) =>
   Object.fromEntries(
@@ -64,6 +64,33 @@ describe('events recorded together', () => {
     expect(batches.every((batch) => batch.state === 'counted')).toBe(true);
     const rollups = await h.service.stores.rollups.in({ org_id: a.org, workspace_id: null }).find();
     expect(rollups.every((rollup) => rollup.inflight.length === 0)).toBe(true);
+  });
+
+  it('go together when they arrive one by one in a steady stream, and at once after a quiet spell', async () => {
+    const t = tenant();
+    const record = createRecorder(h.service.stores, createCounters(h.redis), createGate(), {
+      gatherMs: 200,
+    }).record;
+    const events = Array.from({ length: 40 }, () => usageEvent(t.org, t.ws, 'searches', 1));
+    // One event every 10 ms, each recorded without waiting for the one before (as deliveries are).
+    const recorded: Promise<unknown>[] = [];
+    for (const event of events) {
+      recorded.push(record(event));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await Promise.all(recorded)).toEqual(events.map(() => 'recorded'));
+    expect(await daily(reader(t.org, t.ws))).toEqual({ searches: 40 });
+    // About 400 ms of events: a batch for the first, then one per 200 ms at most (one of its own each without gathering).
+    const batches = await h.service.stores.batches.in({ org_id: t.org }).find();
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect(batches.length).toBeLessThanOrEqual(5);
+
+    // After a quiet spell an event goes at once, not after the gathering time.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = performance.now();
+    await record(usageEvent(t.org, t.ws, 'searches', 1));
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(await daily(reader(t.org, t.ws))).toEqual({ searches: 41 });
   });
 
   it('count once when another replica takes a batch over before its creator stored it', async () => {

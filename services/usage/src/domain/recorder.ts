@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { UsageEvent } from '@kb/contracts';
 import {
   type BatchDoc,
@@ -33,6 +34,16 @@ export interface RecorderHooks {
   afterStep?(step: RecordStep, event: UsageEvent): Promise<void> | void;
 }
 
+export interface RecorderOptions {
+  hooks?: RecorderHooks;
+  /**
+   * Least time between the starts of two batches (default 250 ms): under a steady stream, events arriving
+   * meanwhile wait and go together, instead of each finding the recorder idle and costing a batch of its
+   * own. An event after a quiet spell is recorded at once.
+   */
+  gatherMs?: number;
+}
+
 export type RecordOutcome = 'recorded' | 'resumed' | 'duplicate';
 
 export interface Recorder {
@@ -48,6 +59,7 @@ interface Waiting {
 
 /** Events per batch: the batch is one document, and a retried batch redoes this many events' work. */
 const MAX_BATCH = 500;
+const DEFAULT_GATHER_MS = 250;
 /** Attempts at following a stored event to a batch that applies it (others may be moving it meanwhile). */
 const RESUME_ATTEMPTS = 5;
 
@@ -70,8 +82,10 @@ export function createRecorder(
   stores: UsageStores,
   counters: Counters,
   gate: Gate,
-  hooks: RecorderHooks = {},
+  options: RecorderOptions = {},
 ): Recorder {
+  const hooks = options.hooks ?? {};
+  const gatherMs = options.gatherMs ?? DEFAULT_GATHER_MS;
   /** The events of each batch this process applies, for the hooks. */
   const eventsOf = new WeakMap<BatchDoc, UsageEvent[]>();
   const afterEach = async (step: RecordStep, events: readonly UsageEvent[]) => {
@@ -187,15 +201,21 @@ export function createRecorder(
 
   const queue: Waiting[] = [];
   let flushing = false;
+  /** When the last batch started (performance.now()). */
+  let lastStart = Number.NEGATIVE_INFINITY;
 
   /** Applies what is waiting, a batch per organization at a time, until nothing is. */
   async function flush(): Promise<void> {
     if (flushing) return;
     flushing = true;
     try {
-      // Events recorded in the same turn of the event loop (a batch of deliveries) go together.
-      await Promise.resolve();
       while (queue.length > 0) {
+        // Events recorded in the same turn of the event loop (a batch of deliveries) go together, and so do
+        // those of the rest of `gatherMs` after the previous batch started.
+        const wait = lastStart + gatherMs - performance.now();
+        if (wait > 0) await sleep(wait);
+        else await Promise.resolve();
+        lastStart = performance.now();
         const taken = queue.splice(0, MAX_BATCH);
         const byOrg = new Map<string, Waiting[]>();
         for (const item of taken) {
