@@ -192,6 +192,32 @@ describe('usage.activity.list', () => {
     expect((await list(a.org)).items).toHaveLength(6);
   });
 
+  it('pairs a job’s outcome that arrives before its acceptance into one entry', async () => {
+    const c = tenant();
+    const doc = newId('document');
+    const ready = settled(c.org, c.ws, doc, 7.25, 'ready');
+    await publishAs(eventSubject(c, 'document.ready'), ready, { ...c, rid: 'late-ready' }, ready.event_id);
+    await h.settled();
+    await publishAs(
+      ingestRequestedSubject(c),
+      accepted(c.org, c.ws, doc, 7),
+      { ...c, rid: 'upload-late', traceId: trace(7) },
+      'i-late',
+    );
+    await h.settled();
+    const { items } = await list(c.org);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      kind: 'job',
+      document_id: doc,
+      status: 'ready',
+      time: at(7),
+      duration_ms: 250,
+      trace_id: trace(7),
+      request_id: 'upload-late',
+    });
+  });
+
   it('is the operator’s alone', async () => {
     await expect(h.request('usage.activity.list', reader(a.org, a.ws), { limit: 5 })).rejects.toMatchObject({
       status: 403,

@@ -33,10 +33,26 @@ export function createActivity(stores: UsageStores, log: Logger) {
   const serially = createSerializer();
 
   // A new job is inserted and a known one updated by its id alone: an upsert's filter names the organization
-  // too, and FerretDB v1 answers such a filter by reading the whole collection.
-  async function mergeJob(org: string, id: string, merge: (before: ActivityDoc | null) => ActivityDoc) {
+  // too, and FerretDB v1 answers such a filter by reading the whole collection. `likelyNew`: the job is
+  // usually not stored yet (its acceptance arrives first), so it is inserted without a read, and merged
+  // with what is there only when the insert finds it.
+  async function mergeJob(
+    org: string,
+    id: string,
+    merge: (before: ActivityDoc | null) => ActivityDoc,
+    likelyNew = false,
+  ) {
     await serially(id, async () => {
       const repo = stores.activity.in({ org_id: org });
+      if (likelyNew) {
+        const { _id, org_id, ...fields } = merge(null);
+        try {
+          await repo.create({ _id, ...fields });
+          return;
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+        }
+      }
       for (let attempt = 0; ; attempt += 1) {
         const before = await repo.findOne({ _id: id });
         const { _id, org_id, ...fields } = merge(before);
@@ -99,6 +115,7 @@ export function createActivity(stores: UsageStores, log: Logger) {
           trace_id: origin.traceId ?? before?.trace_id ?? null,
           request_id: origin.requestId,
         }),
+        true,
       );
     },
 
