@@ -46,8 +46,14 @@ const DocumentParams = Type.Object({ doc_id: DocumentId });
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN })),
 });
-/** Documentation only: multipart bodies stream through the handler and are checked field by field there. */
+/**
+ * Documentation only: multipart bodies stream through the handler and are checked field by field there.
+ * Fastify validates a streamed body as `null`, which `nullable` lets through; `type` keeps Ajv's strict mode
+ * from warning at start.
+ */
 const MultipartBody = {
+  type: 'object',
+  nullable: true,
   description:
     'a `file` part, and optional `metadata` (JSON object as text), `title`, `external_id`, `content_type`',
   properties: {
