@@ -1,3 +1,3 @@
 import { defineProject } from '../../vitest.shared.ts';
 
-export default defineProject(import.meta.dirname, { infra: ['redis'] });
+export default defineProject(import.meta.dirname, { infra: ['nats', 'redis'] });
