@@ -66,6 +66,18 @@ describe('reading uploads', () => {
     expect((await uploads.read('empty'))?.length).toBe(0);
   });
 
+  it('removes an upload, and removing it again or one never stored changes nothing', async () => {
+    await put('removed', randomBytes(500));
+    await uploads.remove('removed');
+    expect(await uploads.read('removed')).toBeNull();
+    await uploads.remove('removed');
+    await uploads.remove('never-stored');
+    expect(await uploads.read('removed')).toBeNull();
+    const info = await (await new Objm(writer).open(bucket)).info('removed');
+    expect(info?.deleted).toBe(true);
+    expect(await (await new Objm(writer).open(bucket)).info('never-stored')).toBeNull();
+  });
+
   it('never returns a chunk that does not match the digest the upload was stored with', async () => {
     const data = randomBytes(1_000);
     const store = await put('tampered', data);

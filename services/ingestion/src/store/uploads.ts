@@ -58,8 +58,9 @@ export async function openUploads(nc: NatsConnection, bucket = UPLOAD_BUCKET): P
       return (await readOneChunk(info)) ?? store.getBlob(name);
     },
     async remove(name) {
-      const info = await store.info(name);
-      if (info && !info.deleted) await store.delete(name);
+      // Reads the object's info itself and does nothing for a missing one; deleting a deleted one again
+      // rewrites the same tombstone, so a retried removal is harmless.
+      await store.delete(name);
     },
   };
 }
