@@ -25,6 +25,18 @@ export const IngestRequested = Type.Object({
 });
 export type IngestRequested = Static<typeof IngestRequested>;
 
+/** The `event_id` (and `Nats-Msg-Id`) of `ingest.requested` for one version of a document. */
+export const ingestRequestedId = (documentId: string, version: number): string =>
+  `ingest:${documentId}:v${version}`;
+
+/** The version an `ingest.requested` event id names for `documentId`, or null for any other id. */
+export function ingestRequestedVersion(eventId: string, documentId: string): number | null {
+  const prefix = `ingest:${documentId}:v`;
+  if (!eventId.startsWith(prefix)) return null;
+  const digits = eventId.slice(prefix.length);
+  return /^[1-9][0-9]{0,8}$/.test(digits) ? Number(digits) : null;
+}
+
 export const DocumentEvent = Type.Object({
   ...EventBase,
   document_id: DocumentId,

@@ -16,6 +16,7 @@ import {
   effectiveLimits,
   IDEMPOTENCY_KEY_PATTERN,
   IngestRequested,
+  ingestRequestedId,
   ingestRequestedSubject,
   PLAN_NAMES,
   type PlanName,
@@ -145,7 +146,7 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         }
         // The document is recorded: if this publication fails the client gets 503, and the ingestion
         // service's sweeper queues the document anyway (a retry with the same key or content answers 200).
-        const eventId = `ingest:${document.id}:v${document.version}`;
+        const eventId = ingestRequestedId(document.id, document.version);
         await inRequestSpan(request, () =>
           deps.publisher.publish(
             ingestRequestedSubject({ org: principal.org, ws: principal.ws }),

@@ -1,5 +1,11 @@
 import { consumeDurable, type NatsConnection, type RunningConsumer } from '@kb/bus';
-import { IngestRequested, STREAMS, tenantWildcard, WorkspaceDeleted } from '@kb/contracts';
+import {
+  IngestRequested,
+  ingestRequestedVersion,
+  STREAMS,
+  tenantWildcard,
+  WorkspaceDeleted,
+} from '@kb/contracts';
 import type { Logger } from '@kb/log';
 import type { ContextVerifier } from '@kb/tenancy';
 import { acceptedTask, isUnderWay } from '../queue/accepted.js';
@@ -40,13 +46,25 @@ export function consumeIngestRequests(nc: NatsConnection, deps: ConsumerDeps): P
     ackWaitMs: 30_000,
     concurrency: 16,
     async handler(body, { tenant, log }) {
+      // Usually the upload's own request queued the version already (handlers/create.ts): when the event
+      // names its version, that is checked in Redis before the record is read.
+      const version = ingestRequestedVersion(body.event_id, body.document_id);
+      if (version !== null) {
+        const named = {
+          org: tenant.org,
+          ws: tenant.ws,
+          documentId: body.document_id,
+          version,
+          enqueuedAt: 0,
+        };
+        if (await isUnderWay(deps.fair, deps.queues, named)) return;
+      }
       const record = await deps.stores.documents.in(scopeOf(tenant)).findOne({ _id: body.document_id });
       if (!record) {
         log.info({ document_id: body.document_id }, 'ingest request for a document that no longer exists');
         return;
       }
       if (record.status !== 'queued') return;
-      // Usually the upload's own request queued the version already (handlers/create.ts).
       const task = acceptedTask(record, tenant.rid);
       if (await isUnderWay(deps.fair, deps.queues, task)) return;
       await deps.fair.enqueue(task);
