@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { createPublisher } from '@kb/bus';
-import { meteringSubject, UsageEvent } from '@kb/contracts';
+import { busUsagePublisher, createUsageMeter } from '@kb/bus';
 import { createEmbedder, createSparseEncoder } from '@kb/embeddings';
 import { runService } from '@kb/runtime';
 import { createQdrantClient } from '@kb/vector-store';
@@ -12,7 +10,13 @@ await runService({
   packageJson: new URL('../package.json', import.meta.url),
   env: SearchEnv,
   async start({ config, nc, log, verifier, signer, version, instance, shutdown }) {
-    const publisher = createPublisher(nc);
+    // Searches are counted per workspace and published once a second (as the gateway meters API calls), so
+    // a busy workspace costs the usage service a few events a second, not one per search.
+    const meter = createUsageMeter({
+      metric: 'searches',
+      publish: busUsagePublisher(nc, signer, 'search'),
+      log,
+    });
     const served = await buildSearchService({
       nc,
       log,
@@ -27,37 +31,12 @@ await runService({
       embedder: createEmbedder(config),
       sparse: createSparseEncoder(),
       timeoutMs: config.KB_SEARCH_TIMEOUT_MS,
-      onSearched: (tenant) => {
-        // Metered after the answer, never failing it. The event id is fresh for every answered search: the
-        // request id can be the client's own `x-request-id`, and repeating it must not hide searches.
-        const context = {
-          org: tenant.org,
-          ws: tenant.ws,
-          kid: 'search',
-          scopes: ['system' as const],
-          plan: '',
-          rid: tenant.rid,
-        };
-        const event = {
-          v: 1 as const,
-          event_id: `search:${randomUUID()}`,
-          org_id: tenant.org,
-          workspace_id: tenant.ws,
-          occurred_at: new Date().toISOString(),
-          metric: 'searches' as const,
-          value: 1,
-        };
-        publisher
-          .publish(
-            meteringSubject(tenant, 'searches'),
-            UsageEvent,
-            event,
-            { context, token: signer.sign(context) },
-            event.event_id,
-          )
-          .catch((error: unknown) => log.warn({ err: error }, 'search usage event not published'));
-      },
+      onSearched: (tenant) => meter.record(tenant.org, tenant.ws, tenant.plan, 1),
     });
-    shutdown.register('intake', 'nats-service', () => served.stop());
+    // The searches answered before the service stopped taking requests are published before NATS drains.
+    shutdown.register('intake', 'nats-service', async () => {
+      await served.stop();
+      await meter.stop();
+    });
   },
 });

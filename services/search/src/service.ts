@@ -1,7 +1,7 @@
 import { type NatsConnection, type RefusalRecorder, type ServedService, serveOperations } from '@kb/bus';
 import type { Logger } from '@kb/log';
 import { statusHandler } from '@kb/runtime';
-import type { ContextVerifier } from '@kb/tenancy';
+import type { ContextVerifier, TenantContext } from '@kb/tenancy';
 import { type SearchDeps as EngineDeps, search } from './domain/search.js';
 
 export interface SearchDeps extends EngineDeps {
@@ -12,7 +12,7 @@ export interface SearchDeps extends EngineDeps {
   instance: string;
   onRefused?: RefusalRecorder;
   /** Called after each answered query, e.g. to meter it. */
-  onSearched?: (tenant: { org: string; ws: string; rid: string }) => void;
+  onSearched?: (tenant: TenantContext) => void;
 }
 
 /** Builds the search service's NATS endpoints from its dependencies; `main.ts` wires the real ones. */
@@ -29,9 +29,7 @@ export function buildSearchService(deps: SearchDeps): Promise<ServedService> {
       'search.status': statusHandler('search', deps.version, deps.instance),
       'search.query': async (request, { tenant }) => {
         const response = await search(deps, tenant, request);
-        // Metered once the answer is on its way: a publication written ahead of the reply on the same
-        // connection would hold the reply back while the server stores it.
-        if (deps.onSearched) setImmediate(deps.onSearched, tenant);
+        deps.onSearched?.(tenant);
         return response;
       },
     },

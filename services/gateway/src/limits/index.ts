@@ -1,14 +1,19 @@
-import type { NatsConnection, Requester } from '@kb/bus';
+import {
+  busUsagePublisher,
+  createUsageMeter,
+  type NatsConnection,
+  type Requester,
+  type UsageMeter,
+} from '@kb/bus';
 import type { Logger } from '@kb/log';
 import type { ContextSigner } from '@kb/tenancy';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { type ApiCallMeter, busPublisher, createApiCallMeter, registerMetering } from './metering.js';
+import { registerMetering } from './metering.js';
 import { createQuotaChecker, type QuotaChecker } from './quotas.js';
 import { registerRateLimits } from './rate-limit.js';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from './settings.js';
 
-export type { ApiCallMeter } from './metering.js';
 export type { QuotaChecker } from './quotas.js';
 export { DEFAULT_RATE_LIMITS, parsePlanRates, type RateLimitSettings } from './settings.js';
 
@@ -32,7 +37,7 @@ export interface LimitsDeps {
 export async function registerLimits(
   app: FastifyInstance,
   deps: LimitsDeps,
-): Promise<{ quotas: QuotaChecker; meter: ApiCallMeter | null }> {
+): Promise<{ quotas: QuotaChecker; meter: UsageMeter | null }> {
   registerRateLimits(app, {
     redis: deps.redis,
     log: deps.log,
@@ -40,8 +45,9 @@ export async function registerLimits(
   });
   const quotas = createQuotaChecker(deps.request, deps.log);
   if (deps.metering === false) return { quotas, meter: null };
-  const meter = createApiCallMeter({
-    publish: busPublisher(deps.nc, deps.signer),
+  const meter = createUsageMeter({
+    metric: 'api_calls',
+    publish: busUsagePublisher(deps.nc, deps.signer, 'gateway'),
     log: deps.log,
     ...(deps.meterIntervalMs ? { intervalMs: deps.meterIntervalMs } : {}),
   });

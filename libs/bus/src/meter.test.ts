@@ -1,23 +1,24 @@
 import { ACTIVITY_PER_EVENT_MAX, type RequestActivity, type UsageEvent } from '@kb/contracts';
 import { createLogger } from '@kb/log';
 import { describe, expect, it } from 'vitest';
-import { createApiCallMeter, keepActivity } from './metering.js';
+import { createUsageMeter, keepActivity } from './meter.js';
 
-const log = createLogger({ service: 'gateway-test', version: '0', level: 'silent' });
+const log = createLogger({ service: 'bus-test', version: '0', level: 'silent' });
 const ORG = 'org_01aaaaaaaaaaaaaaaaaaaaaaaa';
 const WS_A = 'ws_01aaaaaaaaaaaaaaaaaaaaaaaa';
 const WS_B = 'ws_01bbbbbbbbbbbbbbbbbbbbbbbb';
 
-describe('api call meter', () => {
+describe('usage meter', () => {
   it('publishes one api_calls event per workspace with the calls counted since the last flush', async () => {
     const published: UsageEvent[] = [];
-    const meter = createApiCallMeter({
+    const meter = createUsageMeter({
+      metric: 'api_calls',
       publish: async (event) => void published.push(event),
       log,
       intervalMs: 60_000,
     });
-    for (let i = 0; i < 3; i += 1) meter.record(ORG, WS_A, 'free');
-    meter.record(ORG, WS_B, 'free');
+    for (let i = 0; i < 3; i += 1) meter.record(ORG, WS_A, 'free', 1);
+    meter.record(ORG, WS_B, 'free', 1);
     await meter.flush();
     expect(published.map(({ workspace_id, metric, value }) => ({ workspace_id, metric, value }))).toEqual([
       { workspace_id: WS_A, metric: 'api_calls', value: 3 },
@@ -29,10 +30,30 @@ describe('api call meter', () => {
     await meter.stop();
   });
 
+  it('sums any metric per workspace: a searches meter publishes the searches counted, once each', async () => {
+    const published: UsageEvent[] = [];
+    const meter = createUsageMeter({
+      metric: 'searches',
+      publish: async (event) => void published.push(event),
+      log,
+      intervalMs: 60_000,
+    });
+    for (let i = 0; i < 40; i += 1) meter.record(ORG, i % 4 ? WS_A : WS_B, 'pro', 1);
+    await meter.stop();
+    meter.record(ORG, WS_A, 'pro', 1);
+    await meter.stop();
+    expect(published.map(({ workspace_id, metric, value }) => [workspace_id, metric, value])).toEqual([
+      [WS_B, 'searches', 10],
+      [WS_A, 'searches', 30],
+    ]);
+    expect(published.every((event) => event.event_id.startsWith('searches:') && !event.activity)).toBe(true);
+  });
+
   it('retries an unacknowledged event with the same id, so it counts once', async () => {
     const attempts: UsageEvent[] = [];
     let failing = true;
-    const meter = createApiCallMeter({
+    const meter = createUsageMeter({
+      metric: 'api_calls',
       log,
       intervalMs: 60_000,
       publish: async (event) => {
@@ -40,11 +61,11 @@ describe('api call meter', () => {
         if (failing) throw new Error('no JetStream ack');
       },
     });
-    meter.record(ORG, WS_A, 'free');
+    meter.record(ORG, WS_A, 'free', 1);
     await meter.flush();
     expect(meter.backlog()).toBe(1);
     failing = false;
-    meter.record(ORG, WS_A, 'free');
+    meter.record(ORG, WS_A, 'free', 1);
     await meter.stop();
     expect(meter.backlog()).toBe(0);
     expect(attempts.map((event) => [event.event_id, event.value])).toEqual([
@@ -56,7 +77,8 @@ describe('api call meter', () => {
   });
 
   it('keeps a bounded backlog while publishing fails', async () => {
-    const meter = createApiCallMeter({
+    const meter = createUsageMeter({
+      metric: 'api_calls',
       log,
       intervalMs: 60_000,
       maxBacklog: 5,
@@ -65,7 +87,7 @@ describe('api call meter', () => {
       },
     });
     for (let i = 0; i < 8; i += 1) {
-      meter.record(ORG, `ws_01${String(i).repeat(24)}`, 'free');
+      meter.record(ORG, `ws_01${String(i).repeat(24)}`, 'free', 1);
       await meter.flush();
     }
     expect(meter.backlog()).toBe(5);
@@ -84,10 +106,14 @@ const request = (status: number, n = 0): RequestActivity => ({
 describe('request activity', () => {
   it('travels with the api_calls event; requests refused with 429 appear there without being charged', async () => {
     const published: UsageEvent[] = [];
-    const meter = createApiCallMeter({ publish: async (event) => void published.push(event), log });
-    meter.record(ORG, WS_A, 'free', request(200, 1));
-    meter.record(ORG, WS_A, 'free', request(429, 2), false);
-    meter.record(ORG, WS_B, 'free', request(429, 3), false);
+    const meter = createUsageMeter({
+      metric: 'api_calls',
+      publish: async (event) => void published.push(event),
+      log,
+    });
+    meter.record(ORG, WS_A, 'free', 1, request(200, 1));
+    meter.record(ORG, WS_A, 'free', 0, request(429, 2));
+    meter.record(ORG, WS_B, 'free', 0, request(429, 3));
     await meter.stop();
     expect(
       published.map(({ workspace_id, value, activity }) => [workspace_id, value, activity?.length]),
