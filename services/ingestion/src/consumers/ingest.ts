@@ -66,7 +66,9 @@ export function consumeIngestRequests(nc: NatsConnection, deps: ConsumerDeps): P
       }
       if (record.status !== 'queued') return;
       const task = acceptedTask(record, tenant.rid);
-      if (await isUnderWay(deps.fair, deps.queues, task)) return;
+      // The named version was found not under way above; another one (the record moved on) is looked up.
+      // Enqueueing is idempotent, so a version queued meanwhile is not queued twice.
+      if (task.version !== version && (await isUnderWay(deps.fair, deps.queues, task))) return;
       await deps.fair.enqueue(task);
       deps.onQueued?.();
     },

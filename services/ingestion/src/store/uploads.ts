@@ -19,8 +19,11 @@ export function digestMatches(digest: string, data: Uint8Array): boolean {
   if (!digest.startsWith(DIGEST_PREFIX)) return false;
   const written = digest.slice(DIGEST_PREFIX.length).replace(/=+$/, '');
   const sha = createHash('sha256').update(data).digest();
-  return [sha.toString('base64url'), sha.toString('base64').replace(/=+$/, ''), sha.toString('hex')].some(
-    (encoded) => encoded === written || encoded === written.toLowerCase(),
+  // Base64 is compared as written; hex in either case.
+  return (
+    written === sha.toString('base64url') ||
+    written === sha.toString('base64').replace(/=+$/, '') ||
+    written.toLowerCase() === sha.toString('hex')
   );
 }
 
