@@ -27,7 +27,12 @@ fi
 
 ferretdb_ok() {
   local bin="$1"
-  [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "version: ${FERRETDB_VERSION}"
+  # Read the whole output before matching: `grep -q` stops reading at the first match, and under pipefail the
+  # binary's SIGPIPE would fail the check.
+  [ -x "$bin" ] || return 1
+  local version
+  version="$("$bin" --version 2>/dev/null || true)"
+  [[ "$version" == *"version: ${FERRETDB_VERSION}"* ]]
 }
 
 if ferretdb_ok "$(command -v ferretdb 2>/dev/null || true)" || ferretdb_ok "$GOBIN_DIR/ferretdb"; then
