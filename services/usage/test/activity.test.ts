@@ -218,6 +218,57 @@ describe('usage.activity.list', () => {
     });
   });
 
+  it('ends an accepted job with its outcome, taking the outcome’s trace only when the acceptance had none', async () => {
+    const c = tenant();
+    const [traced, untraced] = [newId('document'), newId('document')];
+    await publishAs(
+      ingestRequestedSubject(c),
+      accepted(c.org, c.ws, traced, 8),
+      { ...c, rid: 'upload-traced', traceId: trace(8) },
+      'i-traced',
+    );
+    await publishAs(
+      ingestRequestedSubject(c),
+      accepted(c.org, c.ws, untraced, 9),
+      { ...c, rid: 'upload-bare' },
+      'i-bare',
+    );
+    await h.settled();
+    for (const [doc, second] of [
+      [traced, 8.5],
+      [untraced, 9.75],
+    ] as const) {
+      const ready = settled(c.org, c.ws, doc, second, 'failed');
+      await publishAs(
+        eventSubject(c, 'document.failed'),
+        ready,
+        { ...c, rid: `done-${second}`, traceId: trace(20) },
+        ready.event_id,
+      );
+    }
+    await h.settled();
+    const { items } = await list(c.org);
+    expect(items).toEqual([
+      expect.objectContaining({
+        document_id: untraced,
+        status: 'failed',
+        error: 'the PDF has no text layer',
+        time: at(9),
+        duration_ms: 750,
+        trace_id: trace(20),
+        request_id: 'upload-bare',
+      }),
+      expect.objectContaining({
+        document_id: traced,
+        status: 'failed',
+        time: at(8),
+        duration_ms: 500,
+        trace_id: trace(8),
+        request_id: 'upload-traced',
+      }),
+    ]);
+  });
+
   it('is the operator’s alone', async () => {
     await expect(h.request('usage.activity.list', reader(a.org, a.ws), { limit: 5 })).rejects.toMatchObject({
       status: 403,

@@ -35,40 +35,38 @@ export function createActivity(stores: UsageStores, log: Logger) {
   // A new job is inserted and a known one updated by its id alone: an upsert's filter names the organization
   // too, and FerretDB v1 answers such a filter by reading the whole collection. `likelyNew`: the job is
   // usually not stored yet (its acceptance arrives first), so it is inserted without a read, and merged
-  // with what is there only when the insert finds it.
-  async function mergeJob(
+  // with what is there only when the insert finds it. Callers hold the job's turn (`serially`).
+  async function mergeJobInTurn(
     org: string,
     id: string,
     merge: (before: ActivityDoc | null) => ActivityDoc,
     likelyNew = false,
   ) {
-    await serially(id, async () => {
-      const repo = stores.activity.in({ org_id: org });
-      if (likelyNew) {
-        const { _id, org_id, ...fields } = merge(null);
-        try {
-          await repo.create({ _id, ...fields });
-          return;
-        } catch (error) {
-          if (!isDuplicateKey(error)) throw error;
-        }
+    const repo = stores.activity.in({ org_id: org });
+    if (likelyNew) {
+      const { _id, org_id, ...fields } = merge(null);
+      try {
+        await repo.create({ _id, ...fields });
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
       }
-      for (let attempt = 0; ; attempt += 1) {
-        const before = await repo.findOne({ _id: id });
-        const { _id, org_id, ...fields } = merge(before);
-        if (before) {
-          await repo.updateOne({ _id }, { $set: fields });
-          return;
-        }
-        try {
-          await repo.create({ _id, ...fields });
-          return;
-        } catch (error) {
-          // Another instance of the service stored the job first: merge into what it stored.
-          if (!isDuplicateKey(error) || attempt > 0) throw error;
-        }
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      const before = await repo.findOne({ _id: id });
+      const { _id, org_id, ...fields } = merge(before);
+      if (before) {
+        await repo.updateOne({ _id }, { $set: fields });
+        return;
       }
-    });
+      try {
+        await repo.create({ _id, ...fields });
+        return;
+      } catch (error) {
+        // Another instance of the service stored the job first: merge into what it stored.
+        if (!isDuplicateKey(error) || attempt > 0) throw error;
+      }
+    }
   }
 
   return {
@@ -103,19 +101,22 @@ export function createActivity(stores: UsageStores, log: Logger) {
     /** A document accepted for ingestion: the job starts, in the uploading request's trace. */
     async accepted(event: IngestRequested, origin: Origin): Promise<void> {
       const acceptedAt = new Date(event.occurred_at);
-      await mergeJob(
-        event.org_id,
-        jobId(event.workspace_id, event.document_id, event.event_id),
-        (before) => ({
-          ...(before ?? newJob(event.org_id, event.workspace_id, event.document_id, 'ingest')),
-          _id: jobId(event.workspace_id, event.document_id, event.event_id),
-          at: acceptedAt,
-          accepted_at: acceptedAt,
-          status: before?.status ?? 'queued',
-          trace_id: origin.traceId ?? before?.trace_id ?? null,
-          request_id: origin.requestId,
-        }),
-        true,
+      const id = jobId(event.workspace_id, event.document_id, event.event_id);
+      await serially(id, () =>
+        mergeJobInTurn(
+          event.org_id,
+          id,
+          (before) => ({
+            ...(before ?? newJob(event.org_id, event.workspace_id, event.document_id, 'ingest')),
+            _id: id,
+            at: acceptedAt,
+            accepted_at: acceptedAt,
+            status: before?.status ?? 'queued',
+            trace_id: origin.traceId ?? before?.trace_id ?? null,
+            request_id: origin.requestId,
+          }),
+          true,
+        ),
       );
     },
 
@@ -126,19 +127,34 @@ export function createActivity(stores: UsageStores, log: Logger) {
       const id = deletion
         ? `${event.workspace_id}/delete/${event.document_id}`
         : jobId(event.workspace_id, event.document_id, event.event_id);
-      await mergeJob(event.org_id, id, (before) => {
-        const job =
-          before ??
-          newJob(event.org_id, event.workspace_id, event.document_id, deletion ? 'delete' : 'ingest');
-        return {
-          ...job,
-          _id: id,
-          at: job.accepted_at ?? finishedAt,
-          finished_at: finishedAt,
-          status: event.status,
-          error: event.error,
-          trace_id: job.trace_id ?? origin.traceId,
-        };
+      const outcome = { finished_at: finishedAt, status: event.status, error: event.error };
+      await serially(id, async () => {
+        const repo = stores.activity.in({ org_id: event.org_id });
+        // Usually the acceptance is stored: the outcome goes into it in one update that answers with what was
+        // there (its acceptance time stays the sort key), and the trace only when the acceptance had none.
+        const before = await repo.findOneAndUpdate(
+          { _id: id },
+          { $set: outcome },
+          { returnDocument: 'before' },
+        );
+        if (before) {
+          if (before.trace_id === null && origin.traceId)
+            await repo.updateOne({ _id: id }, { $set: { trace_id: origin.traceId } });
+          return;
+        }
+        // The outcome before its acceptance (or a deletion): the job is stored from the outcome.
+        await mergeJobInTurn(event.org_id, id, (stored) => {
+          const job =
+            stored ??
+            newJob(event.org_id, event.workspace_id, event.document_id, deletion ? 'delete' : 'ingest');
+          return {
+            ...job,
+            ...outcome,
+            _id: id,
+            at: job.accepted_at ?? finishedAt,
+            trace_id: job.trace_id ?? origin.traceId,
+          };
+        });
       });
     },
 

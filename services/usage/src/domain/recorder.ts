@@ -37,9 +37,10 @@ export interface RecorderHooks {
 export interface RecorderOptions {
   hooks?: RecorderHooks;
   /**
-   * Least time between the starts of two batches (default 250 ms): under a steady stream, events arriving
+   * Least time between the starts of two batches (default 1 s): under a steady stream, events arriving
    * meanwhile wait and go together, instead of each finding the recorder idle and costing a batch of its
-   * own. An event after a quiet spell is recorded at once.
+   * own (a batch writes each rollup it touches twice, whatever its size). An event after a quiet spell is
+   * recorded at once.
    */
   gatherMs?: number;
 }
@@ -59,7 +60,7 @@ interface Waiting {
 
 /** Events per batch: the batch is one document, and a retried batch redoes this many events' work. */
 const MAX_BATCH = 500;
-const DEFAULT_GATHER_MS = 250;
+const DEFAULT_GATHER_MS = 1_000;
 /** Attempts at following a stored event to a batch that applies it (others may be moving it meanwhile). */
 const RESUME_ATTEMPTS = 5;
 
