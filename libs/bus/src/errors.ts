@@ -1,6 +1,6 @@
 import { BusProblem } from '@kb/contracts';
 import { AppError, isAppError, isProblemCode, unavailable } from '@kb/errors';
-import type { Msg } from '@nats-io/transport-node';
+import { type Msg, NoRespondersError } from '@nats-io/transport-node';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code';
@@ -40,6 +40,7 @@ export function fromReply(msg: Msg): AppError | null {
 export function fromRequestError(error: unknown, target: string, timeoutMs: number): AppError {
   const name = error instanceof Error ? error.name : '';
   const noResponders =
+    error instanceof NoRespondersError ||
     name === 'NoRespondersError' ||
     (error instanceof Error &&
       'isNoResponders' in error &&

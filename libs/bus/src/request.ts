@@ -15,6 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { fromReply, fromRequestError } from './errors.js';
 import { type Caller, stampHeaders } from './headers.js';
+import { replyInbox } from './replies.js';
 import { messagingAttributes, tracer } from './telemetry.js';
 
 export interface RequestOptions {
@@ -35,6 +36,7 @@ export type Requester = <K extends OperationName>(
  * tenant.
  */
 export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: number } = {}): Requester {
+  const ask = replyInbox(nc);
   return async (op, caller, body, options = {}) => {
     const spec: OperationSpec = OPERATIONS[op];
     const timeout = options.timeoutMs ?? defaults.timeoutMs ?? 5_000;
@@ -50,11 +52,12 @@ export function createRequester(nc: NatsConnection, defaults: { timeoutMs?: numb
     attributes[ATTR_WORKSPACE_ID] = ws;
     return tracer.startActiveSpan(`send ${spec.op}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
       try {
-        const reply = await nc
-          .request(subject, payload, { timeout, headers: stampHeaders(caller) })
-          .catch((error: unknown) => {
-            throw fromRequestError(error, spec.service, timeout);
-          });
+        const reply = await ask(subject, payload, {
+          timeoutMs: timeout,
+          headers: stampHeaders(caller),
+        }).catch((error: unknown) => {
+          throw fromRequestError(error, spec.service, timeout);
+        });
         const problem = fromReply(reply);
         if (problem) throw problem;
         return parse(spec.response, reply.json(), 'reply') as ResponseOf<typeof op>;

@@ -1,0 +1,87 @@
+import { headers, type NatsConnection, NoRespondersError } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyInbox } from '../src/replies.js';
+import { natsConnection } from './helpers.js';
+
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nc = await natsConnection();
+});
+
+afterAll(async () => {
+  if (!nc.isClosed()) await nc.drain();
+});
+
+describe('replyInbox', () => {
+  it('gives each of many concurrent requests its own reply, whatever order the replies come in', async () => {
+    const held: { respond(data: string): boolean; data: Uint8Array }[] = [];
+    const sub = nc.subscribe('replies.test.echo', {
+      callback: (_error, msg) => {
+        held.push(msg);
+        // Answer in reverse order once all have arrived.
+        if (held.length === 50)
+          for (const m of held.reverse()) m.respond(`re:${new TextDecoder().decode(m.data)}`);
+      },
+    });
+    const ask = replyInbox(nc);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => ask('replies.test.echo', `q${i}`, { timeoutMs: 5_000 })),
+    );
+    sub.unsubscribe();
+    expect(answers.map((msg) => msg.string())).toEqual(Array.from({ length: 50 }, (_, i) => `re:q${i}`));
+    expect(replyInbox(nc)).toBe(ask);
+  });
+
+  it('passes headers along and answers the reply’s headers', async () => {
+    const sub = nc.subscribe('replies.test.headers', {
+      callback: (_error, msg) => {
+        const h = headers();
+        h.set('Seen', msg.headers?.get('Kb-Probe') ?? 'none');
+        msg.respond('', { headers: h });
+      },
+    });
+    const h = headers();
+    h.set('Kb-Probe', 'yes');
+    const reply = await replyInbox(nc)('replies.test.headers', '{}', { timeoutMs: 5_000, headers: h });
+    sub.unsubscribe();
+    expect(reply.headers?.get('Seen')).toBe('yes');
+  });
+
+  it('fails with NoRespondersError when nothing listens, and TimeoutError when the listener is silent', async () => {
+    const ask = replyInbox(nc);
+    await expect(ask('replies.test.nobody', '{}', { timeoutMs: 5_000 })).rejects.toBeInstanceOf(
+      NoRespondersError,
+    );
+    const sub = nc.subscribe('replies.test.silent');
+    const started = Date.now();
+    await expect(ask('replies.test.silent', '{}', { timeoutMs: 200 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    sub.unsubscribe();
+  });
+
+  it('ignores a reply that comes after its request timed out, and keeps answering others', async () => {
+    const late: { respond(data: string): boolean }[] = [];
+    const slow = nc.subscribe('replies.test.slow', { callback: (_error, msg) => late.push(msg) });
+    const fast = nc.subscribe('replies.test.fast', { callback: (_error, msg) => msg.respond('fast') });
+    const ask = replyInbox(nc);
+    await expect(ask('replies.test.slow', '', { timeoutMs: 100 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
+    for (const msg of late) msg.respond('too late');
+    expect((await ask('replies.test.fast', '', { timeoutMs: 5_000 })).string()).toBe('fast');
+    slow.unsubscribe();
+    fast.unsubscribe();
+  });
+
+  it('refuses requests once the connection is closed', async () => {
+    const own = await natsConnection();
+    const ask = replyInbox(own);
+    await own.close();
+    await expect(ask('replies.test.echo', '', { timeoutMs: 5_000 })).rejects.toMatchObject({
+      name: 'ClosedConnectionError',
+    });
+  });
+});
