@@ -64,8 +64,8 @@ describe('replyInbox', () => {
 
   it('ignores a reply that comes after its request timed out, and keeps answering others', async () => {
     const late: { respond(data: string): boolean }[] = [];
-    const slow = nc.subscribe('replies.test.slow', { callback: (_error, msg) => late.push(msg) });
-    const fast = nc.subscribe('replies.test.fast', { callback: (_error, msg) => msg.respond('fast') });
+    const slow = nc.subscribe('replies.test.slow', { callback: (_error, msg) => void late.push(msg) });
+    const fast = nc.subscribe('replies.test.fast', { callback: (_error, msg) => void msg.respond('fast') });
     const ask = replyInbox(nc);
     await expect(ask('replies.test.slow', '', { timeoutMs: 100 })).rejects.toMatchObject({
       name: 'TimeoutError',
