@@ -6,7 +6,7 @@ import { createContextSigner, generateApiKey, newId, type TenantContext } from '
 import { spawnService, startInfra, startNats } from '@kb/testing';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
-import { benchEnv, createTenant, gatewayApi } from './support.ts';
+import { benchEnv, cpuSeconds, createTenant, gatewayApi } from './support.ts';
 
 /**
  * Authentication costs, each beside its baseline from the same run:
@@ -31,10 +31,24 @@ async function load(
   url: string,
   init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
 ) {
+  return (await measured(url, init)).rate;
+}
+
+/**
+ * Requests per second at `url`, and, given the pid of the process serving it, that process's CPU time per
+ * request: less sensitive than throughput to what else the machine is doing.
+ */
+async function measured(
+  url: string,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+  pid?: number,
+) {
+  const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, ...init });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  const cpuUs = pid === undefined ? 0 : ((cpuSeconds(pid) - cpuBefore) * 1e6) / result.requests.total;
+  return { rate: result.requests.average, cpuUs };
 }
 
 /** A bench process of this folder that prints one JSON line when it is ready. */
@@ -49,6 +63,7 @@ async function startProcess(file: string, env: Record<string, string>) {
   const ready = JSON.parse(line.toString().split('\n')[0] ?? '{}') as { address?: string };
   return {
     address: ready.address ?? '',
+    pid: child.pid as number,
     async stop() {
       child.kill('SIGTERM');
       await once(child, 'exit');
@@ -123,19 +138,29 @@ export default async function run(): Promise<void> {
     const isolated = { KB_NATS_URL: isolatedNats.url, BENCH_ORG: org, BENCH_KEY_ID: newId('key') };
     others.push(await startProcess('./stand-in-tenant.ts', isolated));
     const isolatedPort = String(Number(env.KB_GATEWAY_PORT) + 1);
-    services.push(
-      await spawnService('gateway', { ...env, KB_NATS_URL: isolatedNats.url, KB_GATEWAY_PORT: isolatedPort }),
-    );
+    const isolatedGateway = await spawnService('gateway', {
+      ...env,
+      KB_NATS_URL: isolatedNats.url,
+      KB_GATEWAY_PORT: isolatedPort,
+    });
+    services.push(isolatedGateway);
     const bare = await startProcess('./bare-server.ts', isolated);
     others.push(bare);
 
     const asAdmin = { headers: { authorization: `Bearer ${adminKey}` } };
     const read = `http://127.0.0.1:${isolatedPort}/v1/workspaces/${ws}`;
-    const measure = async () => ({
-      bare: await load(`${bare.address}/v1/bare/${ws}`),
-      forward: await load(`${bare.address}/v1/forward/${ws}`),
-      gateway: await load(read, asAdmin),
-    });
+    const cpu = { forward: [] as number[], gateway: [] as number[] };
+    const measure = async () => {
+      const forward = await measured(`${bare.address}/v1/forward/${ws}`, {}, bare.pid);
+      const gateway = await measured(read, asAdmin, isolatedGateway.pid);
+      cpu.forward.push(forward.cpuUs);
+      cpu.gateway.push(gateway.cpuUs);
+      return {
+        bare: await load(`${bare.address}/v1/bare/${ws}`),
+        forward: forward.rate,
+        gateway: gateway.rate,
+      };
+    };
     const first = await measure();
     const tokens = await load(`${gatewayUrl}/v1/tokens`, {
       method: 'POST',
@@ -155,6 +180,12 @@ export default async function run(): Promise<void> {
     console.log(
       `gateway GET /v1/workspaces/{id}, same responder      ${fmt(g, 0)}  ${runs('gateway')}  ` +
         `ratio to the forwarder ${fmt(g / f, 2)} (target ≥ 0.6: the gateway's own work), to the bare route ${fmt(g / b, 2)}`,
+    );
+    const cpuMean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const [cf, cg] = [cpuMean(cpu.forward), cpuMean(cpu.gateway)];
+    console.log(
+      `CPU per request of the serving process: forwarder ${fmt(cf, 0)} µs, gateway ${fmt(cg, 0)} µs ` +
+        `(forwarder ÷ gateway ${fmt(cf / cg, 2)}; runs: ${cpu.forward.map((v) => fmt(v, 0)).join(', ')} and ${cpu.gateway.map((v) => fmt(v, 0)).join(', ')})`,
     );
     console.log(
       `gateway POST /v1/tokens, no downstream call          ${fmt(tokens, 0)}  ratio to the bare route ${fmt(tokens / b, 2)}`,
