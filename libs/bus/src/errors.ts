@@ -40,13 +40,9 @@ export function fromReply(msg: Msg): AppError | null {
 export function fromRequestError(error: unknown, target: string, timeoutMs: number): AppError {
   const name = error instanceof Error ? error.name : '';
   const noResponders =
+    // Directly (the reply inbox), or as the cause of the client's RequestError (`nc.request`).
     error instanceof NoRespondersError ||
-    name === 'NoRespondersError' ||
-    (error instanceof Error &&
-      'isNoResponders' in error &&
-      typeof error.isNoResponders === 'function' &&
-      error.isNoResponders()) ||
-    (error instanceof Error && error.cause instanceof Error && error.cause.name === 'NoRespondersError');
+    (error instanceof Error && error.cause instanceof NoRespondersError);
   if (noResponders) return unavailable(`${target} is unavailable (no instance is answering)`, 1, error);
   if (
     name === 'TimeoutError' ||

@@ -142,19 +142,25 @@ export function createActivity(stores: UsageStores, log: Logger) {
             await repo.updateOne({ _id: id }, { $set: { trace_id: origin.traceId } });
           return;
         }
-        // The outcome before its acceptance (or a deletion): the job is stored from the outcome.
-        await mergeJobInTurn(event.org_id, id, (stored) => {
-          const job =
-            stored ??
-            newJob(event.org_id, event.workspace_id, event.document_id, deletion ? 'delete' : 'ingest');
-          return {
-            ...job,
-            ...outcome,
-            _id: id,
-            at: job.accepted_at ?? finishedAt,
-            trace_id: job.trace_id ?? origin.traceId,
-          };
-        });
+        // The outcome before its acceptance (or a deletion): the job is stored from the outcome, merged with
+        // the acceptance only if another instance stored it meanwhile.
+        await mergeJobInTurn(
+          event.org_id,
+          id,
+          (stored) => {
+            const job =
+              stored ??
+              newJob(event.org_id, event.workspace_id, event.document_id, deletion ? 'delete' : 'ingest');
+            return {
+              ...job,
+              ...outcome,
+              _id: id,
+              at: job.accepted_at ?? finishedAt,
+              trace_id: job.trace_id ?? origin.traceId,
+            };
+          },
+          true,
+        );
       });
     },
 
