@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { eventSubject } from '@kb/contracts';
 import { createLocalEmbedder, createSparseEncoder } from '@kb/embeddings';
@@ -9,7 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parseDocument } from '../services/ingestion/src/parse/index.ts';
 import { chunkText } from '../services/ingestion/src/pipeline/chunk.ts';
 import { createVectorWriter } from '../services/ingestion/src/store/vectors.ts';
-import { benchEnv, createTenant, gatewayApi, startEngine } from './support.ts';
+import { benchEnv, cpuOf, cpuPer, createTenant, gatewayApi, startEngine } from './support.ts';
 
 /**
  * Ingestion, two figures:
@@ -22,6 +23,10 @@ import { benchEnv, createTenant, gatewayApi, startEngine } from './support.ts';
  *    runs for several seconds, so the filling and draining of its pipeline (the first document's trip to the
  *    worker, the last one's events, a few hundred ms in all) is a small part of the time measured. With 20
  *    long documents the run lasted under two seconds and those edges took the ratio down by about a third.
+ *    Beside each ratio, the CPU time per document of every process taking part, from /proc: the loop's (this
+ *    process and the engine, one document at a time) and the platform's (every service, the servers, and this
+ *    process uploading and listening for events), with the ratio a machine of this many cores could reach at
+ *    most if the platform kept every core busy with that work.
  * 2. time-to-searchable: while organization A has BENCH_BACKLOG documents (default 1,000) queued, organization
  *    B uploads a 20-chunk document BENCH_PROBES times (default 10), one at a time; each is timed from its
  *    upload until a search in B's workspace returns it. p50 and p95 printed.
@@ -70,8 +75,9 @@ export default async function run(): Promise<void> {
   let nc: NatsConnection | undefined;
   try {
     nc = await connect({ servers: infra.natsUrl });
+    const serviceNames = ['tenant', 'ingestion', 'search', 'usage', 'gateway'] as const;
     services = await Promise.all(
-      ['tenant', 'ingestion', 'search', 'usage', 'gateway'].map((name) =>
+      serviceNames.map((name) =>
         // Each service with its own database, as `npm start` and docker-compose run them.
         spawnService(name as 'tenant', { ...env, KB_MONGO_URL: `${env.KB_MONGO_URL}_${name}` }),
       ),
@@ -118,11 +124,21 @@ export default async function run(): Promise<void> {
     const vectors = createVectorWriter(qdrant, DIMENSION);
     const embedder = createLocalEmbedder({ dimension: DIMENSION });
     const sparse = createSparseEncoder();
+    const loopPids = { 'this process': process.pid, engine: engine.pid };
+    const platformPids = {
+      ...Object.fromEntries(serviceNames.map((name, i) => [name, services[i]?.pid ?? -1])),
+      engine: engine.pid,
+      FerretDB: infra.mongo.pid,
+      NATS: infra.nats.pid,
+      Redis: infra.redis.pid,
+      'this process': process.pid,
+    };
     /** One pass of the in-process loop over the documents, into a collection of its own; chunks/s. */
     const inProcess = async (documents: string[]) => {
       const local = { org: newId('org'), ws: newId('workspace') };
       await vectors.prepare(local);
       let chunkCount = 0;
+      const cpuBefore = cpuOf(loopPids);
       const loopStarted = performance.now();
       for (const content of documents) {
         const documentId = newId('document');
@@ -157,7 +173,14 @@ export default async function run(): Promise<void> {
         await vectors.activate(local, documentId, 1);
         chunkCount += chunks.length;
       }
-      return { chunks: chunkCount, rate: chunkCount / ((performance.now() - loopStarted) / 1_000) };
+      const seconds = (performance.now() - loopStarted) / 1_000;
+      const cpu = cpuPer(cpuBefore, cpuOf(loopPids), documents.length);
+      return {
+        chunks: chunkCount,
+        rate: chunkCount / seconds,
+        msPerDoc: (seconds * 1_000) / documents.length,
+        cpu,
+      };
     };
     /** The platform's chunks/s over `documents`, beside the loop's before and after it. */
     const throughput = async (label: string, documents: string[]) => {
@@ -177,9 +200,11 @@ export default async function run(): Promise<void> {
           },
         }),
       );
+      const cpuBefore = cpuOf(platformPids);
       const started = performance.now();
       await uploadAll(bulk.key, documents);
       while (settled.size < documents.length) await sleep(20);
+      const platformCpu = cpuPer(cpuBefore, cpuOf(platformPids), documents.length);
       for (const subscription of events) subscription?.unsubscribe();
       const items = await statuses(bulk.key);
       if (items.length !== documents.length || items.some((item) => item.status !== 'ready'))
@@ -196,6 +221,16 @@ export default async function run(): Promise<void> {
       console.log(
         `in-process parse+chunk+embed+upsert ${loopRate.toFixed(1)} chunks/s (before ${before.rate.toFixed(1)}, after ${after.rate.toFixed(1)}) | end to end ${platformRate.toFixed(1)} chunks/s | ` +
           `ratio ${(platformRate / loopRate).toFixed(2)} (target ≥ 0.8)`,
+      );
+      const cores = availableParallelism();
+      const loopMs = (before.msPerDoc + after.msPerDoc) / 2;
+      console.log(
+        `CPU ms per document, in-process loop (${loopMs.toFixed(1)} ms per document; the pass after the platform's run): ${after.cpu.text}; total ${after.cpu.total.toFixed(1)}`,
+      );
+      console.log(
+        `CPU ms per document, end to end: ${platformCpu.text}; total ${platformCpu.total.toFixed(1)}. ` +
+          `With all ${cores} cores busy the platform would take at least ${(platformCpu.total / cores).toFixed(1)} ms per document: ` +
+          `ratio at most ${(loopMs / (platformCpu.total / cores)).toFixed(2)} on this machine`,
       );
     };
     await throughput(

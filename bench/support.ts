@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface Engine {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -26,6 +27,7 @@ export async function startEngine(): Promise<Engine> {
   const url = (JSON.parse(line.toString().split('\n')[0] ?? '{}') as { url: string }).url;
   return {
     url,
+    pid: engine.pid as number,
     async stop() {
       engine.kill('SIGTERM');
       await once(engine, 'exit');
@@ -41,6 +43,35 @@ export async function startEngine(): Promise<Engine> {
 export function cpuSeconds(pid: number): number {
   const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds used so far by each of `pids` (by name); a process that has gone counts as 0. */
+export function cpuOf(pids: Record<string, number>): Record<string, number> {
+  const used: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    try {
+      used[name] = cpuSeconds(pid);
+    } catch {
+      used[name] = 0;
+    }
+  }
+  return used;
+}
+
+/**
+ * Where the CPU went between two `cpuOf` readings, in ms per `unit` (a document): `name 12.3` for each
+ * process, largest first, and the total.
+ */
+export function cpuPer(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  units: number,
+): { total: number; text: string } {
+  const spent = Object.keys(after)
+    .map((name) => [name, (((after[name] ?? 0) - (before[name] ?? 0)) * 1_000) / units] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const total = spent.reduce((sum, [, ms]) => sum + ms, 0);
+  return { total, text: spent.map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ') };
 }
 
 /** The servers of `infra` (MongoDB database `database`), fresh secrets and a random gateway port. */

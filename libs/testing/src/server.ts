@@ -9,6 +9,8 @@ export interface ServerHandle {
   url: string;
   port: number;
   dir: string;
+  /** The running server's process id (a new one after each restart); -1 before the first start. */
+  readonly pid: number;
   /** SIGTERM, wait for the exit (SIGKILL after 5 s). Keeps the data folder, so `start()` can follow. */
   stop(): Promise<void>;
   /** (Re)starts on the same port and data folder; resolves once the server answers. No-op while running. */
@@ -138,6 +140,9 @@ export async function launchServer(spec: ServerSpec, opts: ServerOptions = {}): 
     url: spec.url(port),
     port,
     dir,
+    get pid() {
+      return child?.pid ?? -1;
+    },
     stop,
     async start() {
       if (destroyed) throw new Error(`${spec.name} on port ${port} was destroyed`);
