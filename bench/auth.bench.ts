@@ -16,7 +16,9 @@ import { benchEnv, cpuSeconds, createTenant, gatewayApi } from './support.ts';
  *    gateway's own work (authentication, limits, the signed context, tracing, logging, validation, metering),
  *    the gateway and a bare Fastify route that forwards over NATS both sit in front of the same in-memory
  *    responder (stand-in-tenant.ts) on a NATS server of their own: the target (≥ 0.6) is gateway ÷ forwarder.
- *    Also printed: the gateway against a route with no downstream at all, `POST /v1/tokens` (the gateway's
+ *    Also printed: the same gateway with a tenth of its traces sampled and with OpenTelemetry switched off
+ *    (what tracing costs per request; the target applies to the gateway as shipped, every trace sampled),
+ *    the gateway against a route with no downstream at all, `POST /v1/tokens` (the gateway's
  *    work alone, no downstream call), and the same GET through the real tenant service and FerretDB.
  */
 const VERIFICATIONS = Number(process.env.BENCH_VERIFICATIONS ?? 2_000);
@@ -137,24 +139,49 @@ export default async function run(): Promise<void> {
     const ws = newId('workspace');
     const isolated = { KB_NATS_URL: isolatedNats.url, BENCH_ORG: org, BENCH_KEY_ID: newId('key') };
     others.push(await startProcess('./stand-in-tenant.ts', isolated));
-    const isolatedPort = String(Number(env.KB_GATEWAY_PORT) + 1);
-    const isolatedGateway = await spawnService('gateway', {
-      ...env,
-      KB_NATS_URL: isolatedNats.url,
-      KB_GATEWAY_PORT: isolatedPort,
-    });
-    services.push(isolatedGateway);
+    // The gateway as shipped (every trace sampled), and two variants showing what tracing costs: a tenth of
+    // the traces sampled, and OpenTelemetry switched off altogether (the standard OTEL_SDK_DISABLED).
+    const gatewayOn = async (offset: number, extra: Record<string, string> = {}) => {
+      const port = String(Number(env.KB_GATEWAY_PORT) + offset);
+      const gateway = await spawnService('gateway', {
+        ...env,
+        ...extra,
+        KB_NATS_URL: isolatedNats.url,
+        KB_GATEWAY_PORT: port,
+      });
+      services.push(gateway);
+      return { gateway, port };
+    };
+    const { gateway: isolatedGateway, port: isolatedPort } = await gatewayOn(1);
+    const variants: { label: string; env: Record<string, string> }[] = [
+      {
+        label: 'gateway GET, same responder, a tenth of traces sampled (KB_TRACE_SAMPLE_RATIO=0.1)',
+        env: { KB_TRACE_SAMPLE_RATIO: '0.1' },
+      },
+      {
+        label: 'gateway GET, same responder, OpenTelemetry off (OTEL_SDK_DISABLED=true)',
+        env: { OTEL_SDK_DISABLED: 'true' },
+      },
+    ];
+    const variantGateways: Awaited<ReturnType<typeof gatewayOn>>[] = [];
+    for (const [i, variant] of variants.entries()) variantGateways.push(await gatewayOn(2 + i, variant.env));
     const bare = await startProcess('./bare-server.ts', isolated);
     others.push(bare);
 
     const asAdmin = { headers: { authorization: `Bearer ${adminKey}` } };
     const read = `http://127.0.0.1:${isolatedPort}/v1/workspaces/${ws}`;
     const cpu = { forward: [] as number[], gateway: [] as number[] };
+    const variantRuns = variants.map(() => ({ rates: [] as number[], cpuUs: [] as number[] }));
     const measure = async () => {
       const forward = await measured(`${bare.address}/v1/forward/${ws}`, {}, bare.pid);
       const gateway = await measured(read, asAdmin, isolatedGateway.pid);
       cpu.forward.push(forward.cpuUs);
       cpu.gateway.push(gateway.cpuUs);
+      for (const [i, { gateway: variant, port }] of variantGateways.entries()) {
+        const run = await measured(`http://127.0.0.1:${port}/v1/workspaces/${ws}`, asAdmin, variant.pid);
+        variantRuns[i]?.rates.push(run.rate);
+        variantRuns[i]?.cpuUs.push(run.cpuUs);
+      }
       return {
         bare: await load(`${bare.address}/v1/bare/${ws}`),
         forward: forward.rate,
@@ -187,6 +214,14 @@ export default async function run(): Promise<void> {
       `CPU per request of the serving process: forwarder ${fmt(cf, 0)} µs, gateway ${fmt(cg, 0)} µs ` +
         `(forwarder ÷ gateway ${fmt(cf / cg, 2)}; runs: ${cpu.forward.map((v) => fmt(v, 0)).join(', ')} and ${cpu.gateway.map((v) => fmt(v, 0)).join(', ')})`,
     );
+    for (const [i, variant] of variants.entries()) {
+      const run = variantRuns[i] as { rates: number[]; cpuUs: number[] };
+      const rate = cpuMean(run.rates);
+      console.log(
+        `${variant.label.padEnd(82)} ${fmt(rate, 0)}  ratio to the forwarder ${fmt(rate / f, 2)}, ` +
+          `CPU per request ${fmt(cpuMean(run.cpuUs), 0)} µs (runs: ${run.rates.map((r) => fmt(r, 0)).join(', ')})`,
+      );
+    }
     console.log(
       `gateway POST /v1/tokens, no downstream call          ${fmt(tokens, 0)}  ratio to the bare route ${fmt(tokens / b, 2)}`,
     );

@@ -1,3 +1,4 @@
+import { getBooleanFromEnv } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType } from '@opentelemetry/sdk-metrics';
@@ -62,7 +63,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     // Without an exporting processor spans still get real trace ids, for responses and logs.
     spanProcessors.push(new NoopSpanProcessor());
   }
-  const { reader, endpoint } = createMetricsEndpoint();
+  // The standard switch: with OTEL_SDK_DISABLED=true the SDK starts nothing (no spans, no trace context
+  // carried between async calls, no metrics); responses and messages then carry no trace context either.
+  const { reader, endpoint } = createMetricsEndpoint({ disabled: getBooleanFromEnv('OTEL_SDK_DISABLED') });
   const sdk = new NodeSDK({
     autoDetectResources: false,
     resource: defaultResource().merge(

@@ -1,7 +1,7 @@
 import { metrics } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { startTelemetry } from './index.js';
-import { boundedLabel, DURATION_BUCKETS_S } from './metrics.js';
+import { boundedLabel, DURATION_BUCKETS_S, METRICS_DISABLED_TEXT } from './metrics.js';
 
 describe('metrics', () => {
   it('serves the process’s instruments in Prometheus text format on a port of its own', async () => {
@@ -28,6 +28,25 @@ describe('metrics', () => {
     } finally {
       await server.close();
       await telemetry.shutdown();
+    }
+  });
+
+  it('answers an empty exposition saying why while OpenTelemetry is switched off', async () => {
+    process.env.OTEL_SDK_DISABLED = 'true';
+    try {
+      const telemetry = startTelemetry({ service: 'dark', version: '1.0.0' });
+      metrics.getMeter('test').createCounter('kb.test.dark').add(1);
+      const server = await telemetry.metrics.listen(0, '127.0.0.1');
+      try {
+        const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+        expect(response.status).toBe(200);
+        expect(await response.text()).toBe(METRICS_DISABLED_TEXT);
+      } finally {
+        await server.close();
+        await telemetry.shutdown();
+      }
+    } finally {
+      delete process.env.OTEL_SDK_DISABLED;
     }
   });
 

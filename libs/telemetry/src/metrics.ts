@@ -37,7 +37,19 @@ export interface MetricsEndpoint {
 // stay apart wherever they are aggregated.
 const SERVICE_LABEL = /^service\.name$/;
 
-export function createMetricsEndpoint(): { reader: PrometheusExporter; endpoint: MetricsEndpoint } {
+/** What `/metrics` answers while OpenTelemetry is switched off: a valid exposition with no series. */
+export const METRICS_DISABLED_TEXT =
+  '# OpenTelemetry is disabled (OTEL_SDK_DISABLED=true): this process collects no metrics\n';
+
+/**
+ * The Prometheus reader to register with the SDK, and the endpoint serving what it reads. `disabled`: the SDK
+ * is switched off (`OTEL_SDK_DISABLED`), so the reader is never registered and the endpoint answers an empty
+ * exposition that says why, rather than failing every scrape.
+ */
+export function createMetricsEndpoint(options: { disabled?: boolean } = {}): {
+  reader: PrometheusExporter;
+  endpoint: MetricsEndpoint;
+} {
   const reader = new PrometheusExporter({
     preventServerStart: true,
     withoutScopeInfo: true,
@@ -45,6 +57,7 @@ export function createMetricsEndpoint(): { reader: PrometheusExporter; endpoint:
   });
   const serializer = new PrometheusSerializer(undefined, false, SERVICE_LABEL, false, true);
   const text = async () => {
+    if (options.disabled) return METRICS_DISABLED_TEXT;
     const { resourceMetrics } = await reader.collect();
     return serializer.serialize(resourceMetrics);
   };

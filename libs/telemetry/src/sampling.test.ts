@@ -123,6 +123,49 @@ describe('tenant sampler', () => {
     expect(exported.every((s) => s.spanContext().traceId === ofA.spanContext().traceId)).toBe(true);
   });
 
+  it('settles a request at once, unrecorded, when no ratio in force admits its trace', () => {
+    const { policy, exporter, tracer } = setup(0);
+    const http = { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'GET' } };
+    const incoming = remoteParent(true);
+    const dropped = tracer.startSpan('GET', http, incoming);
+    expect(dropped.isRecording()).toBe(false);
+    // Still a real span context: its trace id continues the client's, for logs and `traceparent`.
+    expect(dropped.spanContext().traceId).toBe(trace.getSpanContext(incoming)?.traceId);
+    expect(dropped.spanContext().traceFlags).toBe(TraceFlags.NONE);
+    adoptTenant(dropped, { org: ORG_A, ws: '_' });
+    tracer.startSpan('call', {}, trace.setSpan(ROOT_CONTEXT, dropped)).end();
+    dropped.end();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+
+    // One organization followed at 1: every request waits for its tenant again, and A's are kept.
+    policy.setOrg(ORG_A, 1);
+    const ofA = tracer.startSpan('GET', http);
+    expect(ofA.isRecording()).toBe(true);
+    adoptTenant(ofA, { org: ORG_A, ws: '_' });
+    ofA.end();
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
+    policy.clearOrg(ORG_A);
+    expect(tracer.startSpan('GET', http).isRecording()).toBe(false);
+  });
+
+  it('keeps at the base ratio exactly the requests it would have kept after waiting for the tenant', () => {
+    const { policy, exporter, tracer } = setup(0.4);
+    const http = { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'GET' } };
+    let admitted = 0;
+    for (let i = 0; i < 2_000; i += 1) {
+      const span = tracer.startSpan('GET', http);
+      const kept = policy.admits(span.spanContext().traceId, ORG_B);
+      if (kept) admitted += 1;
+      // Recorded from the start exactly when the base ratio admits the trace.
+      expect(span.isRecording()).toBe(kept);
+      adoptTenant(span, { org: ORG_B, ws: '_' });
+      span.end();
+    }
+    expect(exporter.getFinishedSpans()).toHaveLength(admitted);
+    expect(admitted / 2_000).toBeGreaterThan(0.34);
+    expect(admitted / 2_000).toBeLessThan(0.46);
+  });
+
   it('settles a request without a tenant at the base ratio', () => {
     const { exporter, tracer } = setup(1);
     const span = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: { 'http.method': 'GET' } });

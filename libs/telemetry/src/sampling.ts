@@ -24,6 +24,11 @@ export interface SamplingPolicy {
   ratioFor(org: string | undefined): number;
   /** Whether the trace `traceId` of `org` is sampled: the same answer in every service, for the same ratio. */
   admits(traceId: string, org: string | undefined): boolean;
+  /**
+   * Whether the trace could be sampled for some tenant: admitted at the highest ratio in force (the base or
+   * an organization's own). False means no tenant's ratio admits it, so its decision need not wait.
+   */
+  mayAdmit(traceId: string): boolean;
   setBase(ratio: number): void;
   /** Replaces the base with the configured one again. */
   resetBase(): void;
@@ -53,32 +58,42 @@ export function createSamplingPolicy(configuredBase = 1): SamplingPolicy {
     }
     return sampler;
   };
+  const admitsAt = (ratio: number, traceId: string) => {
+    if (ratio >= 1) return true;
+    if (ratio <= 0) return false;
+    const result = samplerFor(ratio).shouldSample({} as Context, traceId);
+    return result.decision === SamplingDecision.RECORD_AND_SAMPLED;
+  };
+  /** The highest ratio in force, kept up to date as ratios change (read for every incoming request). */
+  let highest = base;
+  const updateHighest = () => {
+    highest = Math.max(base, ...perOrg.values());
+  };
   const check = (ratio: number) => {
     if (!isRatio(ratio)) throw new RangeError(`sampling ratio must be within 0..1, got ${ratio}`);
   };
 
   const policy: SamplingPolicy = {
     ratioFor: (org) => (org === undefined ? base : (perOrg.get(org) ?? base)),
-    admits(traceId, org) {
-      const ratio = policy.ratioFor(org);
-      if (ratio >= 1) return true;
-      if (ratio <= 0) return false;
-      const result = samplerFor(ratio).shouldSample({} as Context, traceId);
-      return result.decision === SamplingDecision.RECORD_AND_SAMPLED;
-    },
+    admits: (traceId, org) => admitsAt(policy.ratioFor(org), traceId),
+    mayAdmit: (traceId) => admitsAt(highest, traceId),
     setBase(ratio) {
       check(ratio);
       base = ratio;
+      updateHighest();
     },
     resetBase() {
       base = configuredBase;
+      updateHighest();
     },
     setOrg(org, ratio) {
       check(ratio);
       perOrg.set(org, ratio);
+      updateHighest();
     },
     clearOrg(org) {
       perOrg.delete(org);
+      updateHighest();
     },
     overrides: () => perOrg,
   };
@@ -119,7 +134,9 @@ class TenantRatioSampler implements Sampler {
  * The platform's sampler: parent-based (a span follows its parent's decision, so a trace is kept or dropped
  * whole across services), with the tenant's ratio for new traces. An incoming HTTP request is the exception:
  * its span is recorded but its decision waits until the credential names the tenant (`adoptTenant`); a
- * client's own `traceparent` keeps its trace id but cannot force sampling.
+ * client's own `traceparent` keeps its trace id but cannot force sampling. A request whose trace no ratio in
+ * force admits is settled at once instead, unrecorded: whatever its tenant, it would be dropped, and at a low
+ * base ratio that is most requests, which then cost no span work.
  */
 export function createTenantSampler(policy: SamplingPolicy, tenantOf: () => TenantRef | undefined): Sampler {
   const parentBased = new ParentBasedSampler({ root: new TenantRatioSampler(policy, tenantOf) });
@@ -132,7 +149,9 @@ export function createTenantSampler(policy: SamplingPolicy, tenantOf: () => Tena
       attributes: Attributes,
       links: Link[],
     ): SamplingResult {
-      if (isIncomingHttp(kind, attributes)) return { decision: SamplingDecision.RECORD };
+      if (isIncomingHttp(kind, attributes)) {
+        return { decision: policy.mayAdmit(traceId) ? SamplingDecision.RECORD : SamplingDecision.NOT_RECORD };
+      }
       return parentBased.shouldSample(context, traceId, name, kind, attributes, links);
     },
     toString: () => `TenantSampler{${parentBased.toString()}}`,
