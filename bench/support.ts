@@ -45,14 +45,14 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** CPU seconds used so far by each of `pids` (by name); a process that has gone counts as 0. */
+/** CPU seconds used so far by each of `pids` (by name); a process that has gone is left out. */
 export function cpuOf(pids: Record<string, number>): Record<string, number> {
   const used: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) {
     try {
       used[name] = cpuSeconds(pid);
     } catch {
-      used[name] = 0;
+      // No /proc entry: the process has exited, and its CPU time can no longer be read.
     }
   }
   return used;
@@ -60,15 +60,16 @@ export function cpuOf(pids: Record<string, number>): Record<string, number> {
 
 /**
  * Where the CPU went between two `cpuOf` readings, in ms per `unit` (a document): `name 12.3` for each
- * process, largest first, and the total.
+ * process read both times, largest first, and the total.
  */
 export function cpuPer(
   before: Record<string, number>,
   after: Record<string, number>,
   units: number,
 ): { total: number; text: string } {
-  const spent = Object.keys(after)
-    .map((name) => [name, (((after[name] ?? 0) - (before[name] ?? 0)) * 1_000) / units] as const)
+  const spent = Object.entries(after)
+    .filter(([name]) => name in before)
+    .map(([name, seconds]) => [name, ((seconds - (before[name] as number)) * 1_000) / units] as const)
     .sort((a, b) => b[1] - a[1]);
   const total = spent.reduce((sum, [, ms]) => sum + ms, 0);
   return { total, text: spent.map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ') };
