@@ -70,10 +70,12 @@ describe('spawnNodeService', () => {
     );
   });
 
-  it('rejects when ready never comes', async () => {
+  // The wait has to outlast the fixture's own start (tsx compiling it), which takes seconds on a loaded machine,
+  // so that the rejection can be checked to carry the output printed before it.
+  it('rejects when ready never comes', { timeout: 30_000 }, async () => {
     await expect(
-      spawnNodeService('fake', fixture, here, { FAKE_MODE: 'silent' }, { readyTimeoutMs: 1500 }),
-    ).rejects.toThrow(/did not log \{"msg":"ready"\} within 1500 ms[\s\S]*starting/);
+      spawnNodeService('fake', fixture, here, { FAKE_MODE: 'silent' }, { readyTimeoutMs: 8000 }),
+    ).rejects.toThrow(/did not log \{"msg":"ready"\} within 8000 ms[\s\S]*starting/);
   });
 });
 
