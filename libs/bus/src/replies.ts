@@ -4,6 +4,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
+  type Subscription,
   TimeoutError,
 } from '@nats-io/transport-node';
 
@@ -20,6 +21,8 @@ interface Waiting {
   resolve(msg: Msg): void;
   reject(error: unknown): void;
   timer: NodeJS.Timeout;
+  /** The subscription its reply is to come on. */
+  listener: Subscription;
 }
 
 const inboxes = new WeakMap<NatsConnection, ReplyInbox>();
@@ -29,7 +32,9 @@ const inboxes = new WeakMap<NatsConnection, ReplyInbox>();
  * errors (`NoRespondersError` when nothing listens on the subject, `TimeoutError`, the connection's own when it
  * is closed or draining), but without what nats.js spends per request beyond the publish: it settles every
  * request by also rejecting an already-resolved promise with a new error, stack trace included, which made up
- * a twentieth of the gateway's work on a cached-key request.
+ * a twentieth of the gateway's work on a cached-key request. Should the inbox subscription close while the
+ * connection stays open (unsubscribed, or refused by the server), the requests waiting on it fail at once
+ * and the next request opens a new one.
  */
 export function replyInbox(nc: NatsConnection): ReplyInbox {
   let inbox = inboxes.get(nc);
@@ -41,7 +46,6 @@ export function replyInbox(nc: NatsConnection): ReplyInbox {
 }
 
 function openInbox(nc: NatsConnection): ReplyInbox {
-  const prefix = `${createInbox()}.`;
   const waiting = new Map<string, Waiting>();
   let next = 0;
   const settle = (token: string) => {
@@ -52,33 +56,48 @@ function openInbox(nc: NatsConnection): ReplyInbox {
     }
     return request;
   };
-  const failAll = (error: unknown) => {
-    for (const token of [...waiting.keys()]) settle(token)?.reject(error);
+  const failAll = (listener: Subscription, error: unknown) => {
+    for (const [token, request] of [...waiting])
+      if (request.listener === listener) settle(token)?.reject(error);
   };
-  const subscription = nc.subscribe(`${prefix}*`, {
-    callback: (error, msg) => {
-      if (error) {
-        failAll(error);
-        return;
-      }
-      const request = settle(msg.subject.slice(prefix.length));
-      if (!request) return;
-      if (msg.data.length === 0 && msg.headers?.code === 503)
-        request.reject(new NoRespondersError(request.subject));
-      else request.resolve(msg);
-    },
-  });
-  void subscription.closed.then(
-    () => failAll(new Error('the reply subscription closed')),
-    (error: unknown) => failAll(error),
-  );
+  /** A subscription to `<prefix>*` whose messages settle the waiting request named by the last token. */
+  const listen = () => {
+    const prefix = `${createInbox()}.`;
+    const listener: Subscription = nc.subscribe(`${prefix}*`, {
+      callback: (error, msg) => {
+        if (error) {
+          failAll(listener, error);
+          return;
+        }
+        const request = settle(msg.subject.slice(prefix.length));
+        if (!request) return;
+        if (msg.data.length === 0 && msg.headers?.code === 503)
+          request.reject(new NoRespondersError(request.subject));
+        else request.resolve(msg);
+      },
+    });
+    void listener.closed.then(
+      () => failAll(listener, new Error('the reply subscription closed')),
+      (error: unknown) => failAll(listener, error),
+    );
+    return { prefix, listener };
+  };
+  let current: ReturnType<typeof listen> | null = null;
 
   return (subject, payload, options) =>
     new Promise<Msg>((resolve, reject) => {
+      try {
+        // Subscribing again on a closed connection throws its ClosedConnectionError, as publishing would.
+        if (!current || current.listener.isClosed()) current = listen();
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const { prefix, listener } = current;
       next = (next + 1) % Number.MAX_SAFE_INTEGER;
       const token = next.toString(36);
       const timer = setTimeout(() => settle(token)?.reject(new TimeoutError()), options.timeoutMs);
-      waiting.set(token, { subject, resolve, reject, timer });
+      waiting.set(token, { subject, resolve, reject, timer, listener });
       try {
         nc.publish(subject, payload, {
           reply: `${prefix}${token}`,

@@ -1,4 +1,4 @@
-import { headers, type NatsConnection, NoRespondersError } from '@nats-io/transport-node';
+import { headers, type NatsConnection, NoRespondersError, type Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replyInbox } from '../src/replies.js';
 import { natsConnection } from './helpers.js';
@@ -74,6 +74,36 @@ describe('replyInbox', () => {
     expect((await ask('replies.test.fast', '', { timeoutMs: 5_000 })).string()).toBe('fast');
     slow.unsubscribe();
     fast.unsubscribe();
+  });
+
+  it('fails the requests waiting on an inbox subscription that closes, and answers the next on a new one', async () => {
+    const own = await natsConnection();
+    try {
+      const held: { respond(data: string): boolean }[] = [];
+      const sub = own.subscribe('replies.test.held', { callback: (_error, msg) => void held.push(msg) });
+      const ask = replyInbox(own);
+      const waiting = ask('replies.test.held', '', { timeoutMs: 30_000 });
+      await own.flush();
+      // The connection's subscriptions, by the client's own record of them: the inbox's is `_INBOX.<id>.*`.
+      const internal = own as unknown as { protocol: { subscriptions: { all(): Subscription[] } } };
+      const inboxes = internal.protocol.subscriptions
+        .all()
+        .filter((s) => /^_INBOX\.\w+\.\*$/.test(s.getSubject()));
+      expect(inboxes).toHaveLength(1);
+      const started = Date.now();
+      inboxes[0]?.unsubscribe();
+      await expect(waiting).rejects.toThrow(/reply subscription closed/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      for (const msg of held) msg.respond('too late');
+      sub.unsubscribe();
+      const echo = own.subscribe('replies.test.again', {
+        callback: (_error, msg) => void msg.respond('again'),
+      });
+      expect((await ask('replies.test.again', '', { timeoutMs: 5_000 })).string()).toBe('again');
+      echo.unsubscribe();
+    } finally {
+      await own.close();
+    }
   });
 
   it('refuses requests once the connection is closed', async () => {
