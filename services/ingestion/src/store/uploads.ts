@@ -13,6 +13,8 @@ export interface Uploads {
 }
 
 const DIGEST_PREFIX = 'SHA-256=';
+/** Chunks of an upload read with direct gets; a larger one goes through the object store's reader. */
+const DIRECT_CHUNKS = 16;
 
 /** Whether `digest` (the object's `SHA-256=` digest, in any encoding NATS clients write) is that of `data`. */
 export function digestMatches(digest: string, data: Uint8Array): boolean {
@@ -37,18 +39,31 @@ export async function openUploads(nc: NatsConnection, bucket = UPLOAD_BUCKET): P
   const stream = `OBJ_${bucket}`;
 
   /**
-   * An object stored in one chunk (every upload up to the bucket's chunk size, 128 KiB), read with one
-   * direct get (the bucket's stream allows them) instead of the library's reader, which creates a consumer
-   * per object; null when the object is not such a plain one-chunk object, the chunk is not exactly what
-   * its info describes, or the direct get fails (a bucket made without direct access).
+   * An object of up to DIRECT_CHUNKS chunks (uploads up to 16 × 128 KiB), read with one direct get per chunk
+   * (the bucket's stream allows them) instead of the library's reader, which creates a consumer per object;
+   * null when the object is a link or larger, a chunk is missing, the bytes are not exactly what its info
+   * describes, or a direct get fails (a bucket made without direct access).
    */
-  async function readOneChunk(info: ObjectInfo): Promise<Uint8Array | null> {
-    if (info.chunks !== 1 || info.options?.link) return null;
-    const chunk = await jsm.direct
-      .getMessage(stream, { last_by_subj: `$O.${bucket}.C.${info.nuid}` })
-      .catch(() => null);
-    if (!chunk || chunk.data.length !== info.size || !digestMatches(info.digest, chunk.data)) return null;
-    return chunk.data;
+  async function readDirect(info: ObjectInfo): Promise<Uint8Array | null> {
+    if (info.chunks < 1 || info.chunks > DIRECT_CHUNKS || info.options?.link) return null;
+    const subject = `$O.${bucket}.C.${info.nuid}`;
+    const parts: Uint8Array[] = [];
+    if (info.chunks === 1) {
+      const chunk = await jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null);
+      if (!chunk) return null;
+      parts.push(chunk.data);
+    } else {
+      // The object's chunks in the order they were stored: each the first on its subject after the previous.
+      let seq = 0;
+      while (parts.length < info.chunks) {
+        const chunk = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }).catch(() => null);
+        if (!chunk) return null;
+        parts.push(chunk.data);
+        seq = chunk.seq + 1;
+      }
+    }
+    const data = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    return data.length === info.size && digestMatches(info.digest, data) ? data : null;
   }
 
   return {
@@ -56,9 +71,9 @@ export async function openUploads(nc: NatsConnection, bucket = UPLOAD_BUCKET): P
     async read(name) {
       const info = await store.info(name);
       if (!info || info.deleted) return null;
-      // Anything else (several chunks, a link, a chunk that does not match) goes through the library's
-      // reader, which verifies the digest itself.
-      return (await readOneChunk(info)) ?? store.getBlob(name);
+      // Anything else (a larger object, a link, bytes that do not match) goes through the library's reader,
+      // which verifies the digest itself.
+      return (await readDirect(info)) ?? store.getBlob(name);
     },
     async remove(name) {
       // Reads the object's info itself and does nothing for a missing one; deleting a deleted one again
