@@ -106,4 +106,33 @@ describe('createLogger', () => {
     expect(lines[0]).toMatchObject({ trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) });
     expect(lines[1]).not.toHaveProperty('trace_id');
   });
+
+  it('writes the trace and the request fields together, a line’s own fields over theirs, fresh on every line', () => {
+    const { lines, destination } = capture();
+    let rid = 0;
+    const log = createLogger({
+      service: 'usage',
+      version: '0',
+      destination,
+      fields: () => ({ org_id: 'org_a', request_id: `r${++rid}` }),
+    });
+    const span = trace.wrapSpanContext({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: 1 });
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      context.with(trace.setSpan(context.active(), span), () => {
+        log.info({ org_id: 'org_line', took_ms: 1 }, 'first');
+        log.info('second');
+      });
+    } finally {
+      context.disable();
+    }
+    expect(lines[0]).toMatchObject({
+      trace_id: 'c'.repeat(32),
+      org_id: 'org_line',
+      request_id: 'r1',
+      took_ms: 1,
+    });
+    expect(lines[1]).toMatchObject({ trace_id: 'c'.repeat(32), org_id: 'org_a', request_id: 'r2' });
+    expect(lines[1]).not.toHaveProperty('took_ms');
+  });
 });

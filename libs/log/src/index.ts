@@ -103,7 +103,10 @@ export function createLogger(config: LoggerConfig): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    mixin: () => ({ ...traceFields(), ...(config.fields?.() ?? {}) }),
+    // A fresh object each line (pino adds the line's own fields to it), built by assignment: an object made
+    // by spreading others left V8's fast property path once pino added those fields, and cost about 7 µs a
+    // line (a tenth of the gateway's work on a cached-key request) against under 1 µs for this one.
+    mixin: () => Object.assign(traceFields(), config.fields?.()),
   };
   return pino(options, config.destination ?? asyncStdout());
 }
