@@ -6,7 +6,7 @@ import { createContextSigner, generateApiKey, newId, type TenantContext } from '
 import { spawnService, startInfra, startNats } from '@kb/testing';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
-import { benchEnv, cpuSeconds, createTenant, gatewayApi } from './support.ts';
+import { benchEnv, cpuOf, cpuPer, cpuSeconds, createTenant, gatewayApi } from './support.ts';
 
 /**
  * Authentication costs, each beside its baseline from the same run:
@@ -16,7 +16,8 @@ import { benchEnv, cpuSeconds, createTenant, gatewayApi } from './support.ts';
  *    gateway's own work (authentication, limits, the signed context, tracing, logging, validation, metering),
  *    the gateway and a bare Fastify route that forwards over NATS both sit in front of the same in-memory
  *    responder (stand-in-tenant.ts) on a NATS server of their own: the target (≥ 0.6) is gateway ÷ forwarder.
- *    Also printed: the same gateway with a tenth of its traces sampled and with OpenTelemetry switched off
+ *    Beside each, the CPU time per request of the serving process and of the rest of the set-up (NATS, the
+ *    responder, this process: the load generator, which also reads the gateway's log lines). Also printed: the same gateway with a tenth of its traces sampled and with OpenTelemetry switched off
  *    (what tracing costs per request; the target applies to the gateway as shipped, every trace sampled),
  *    the gateway against a route with no downstream at all, `POST /v1/tokens` (the gateway's
  *    work alone, no downstream call), and the same GET through the real tenant service and FerretDB.
@@ -38,19 +39,23 @@ async function load(
 
 /**
  * Requests per second at `url`, and, given the pid of the process serving it, that process's CPU time per
- * request: less sensitive than throughput to what else the machine is doing.
+ * request: less sensitive than throughput to what else the machine is doing. `others` (name → pid): the
+ * CPU time per request of the rest of the set-up too (µs).
  */
 async function measured(
   url: string,
   init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
   pid?: number,
+  others: Record<string, number> = {},
 ) {
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
+  const othersBefore = cpuOf(others);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, ...init });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const cpuUs = pid === undefined ? 0 : ((cpuSeconds(pid) - cpuBefore) * 1e6) / result.requests.total;
-  return { rate: result.requests.average, cpuUs };
+  const othersUs = cpuPer(othersBefore, cpuOf(others), result.requests.total / 1_000);
+  return { rate: result.requests.average, cpuUs, othersUs };
 }
 
 /** A bench process of this folder that prints one JSON line when it is ready. */
@@ -138,7 +143,10 @@ export default async function run(): Promise<void> {
     const adminKey = generateApiKey('live').key;
     const ws = newId('workspace');
     const isolated = { KB_NATS_URL: isolatedNats.url, BENCH_ORG: org, BENCH_KEY_ID: newId('key') };
-    others.push(await startProcess('./stand-in-tenant.ts', isolated));
+    const responder = await startProcess('./stand-in-tenant.ts', isolated);
+    others.push(responder);
+    // The rest of the set-up each run loads: what it costs per request depends on the request rate too.
+    const setUp = { NATS: isolatedNats.pid, responder: responder.pid, 'this process': process.pid };
     // The gateway as shipped (every trace sampled), and two variants showing what tracing costs: a tenth of
     // the traces sampled, and OpenTelemetry switched off altogether (the standard OTEL_SDK_DISABLED).
     const gatewayOn = async (offset: number, extra: Record<string, string> = {}) => {
@@ -171,12 +179,15 @@ export default async function run(): Promise<void> {
     const asAdmin = { headers: { authorization: `Bearer ${adminKey}` } };
     const read = `http://127.0.0.1:${isolatedPort}/v1/workspaces/${ws}`;
     const cpu = { forward: [] as number[], gateway: [] as number[] };
+    const setUpCpu = { forward: [] as string[], gateway: [] as string[] };
     const variantRuns = variants.map(() => ({ rates: [] as number[], cpuUs: [] as number[] }));
     const measure = async () => {
-      const forward = await measured(`${bare.address}/v1/forward/${ws}`, {}, bare.pid);
-      const gateway = await measured(read, asAdmin, isolatedGateway.pid);
+      const forward = await measured(`${bare.address}/v1/forward/${ws}`, {}, bare.pid, setUp);
+      const gateway = await measured(read, asAdmin, isolatedGateway.pid, setUp);
       cpu.forward.push(forward.cpuUs);
       cpu.gateway.push(gateway.cpuUs);
+      setUpCpu.forward.push(forward.othersUs.text);
+      setUpCpu.gateway.push(gateway.othersUs.text);
       for (const [i, { gateway: variant, port }] of variantGateways.entries()) {
         const run = await measured(`http://127.0.0.1:${port}/v1/workspaces/${ws}`, asAdmin, variant.pid);
         variantRuns[i]?.rates.push(run.rate);
@@ -213,6 +224,11 @@ export default async function run(): Promise<void> {
     console.log(
       `CPU per request of the serving process: forwarder ${fmt(cf, 0)} µs, gateway ${fmt(cg, 0)} µs ` +
         `(forwarder ÷ gateway ${fmt(cf / cg, 2)}; runs: ${cpu.forward.map((v) => fmt(v, 0)).join(', ')} and ${cpu.gateway.map((v) => fmt(v, 0)).join(', ')})`,
+    );
+    console.log(
+      `CPU per request of the rest of the set-up, µs (runs joined by |): with the forwarder ${setUpCpu.forward.join(' | ')}; ` +
+        `with the gateway ${setUpCpu.gateway.join(' | ')} (this process: the load generator, which also reads the gateway's log lines). At the gateway's lower rate each NATS message and answer ` +
+        'costs these processes more (fewer arrive per wake-up), so its own CPU per request understates what it costs the machine',
     );
     for (const [i, variant] of variants.entries()) {
       const run = variantRuns[i] as { rates: number[]; cpuUs: number[] };

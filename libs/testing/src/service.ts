@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Child, type ExitInfo, launch, settle, within } from './child.js';
+import { type Child, type ExitInfo, keepNewest, launch, settle, within } from './child.js';
 
 export type ServiceName = 'gateway' | 'tenant' | 'ingestion' | 'search' | 'usage';
 
 export interface ServiceProcess {
   name: string;
   pid: number;
-  /** stdout lines collected so far (the newest 5000). */
+  /** stdout lines collected so far (at least the newest 5000, at most twice as many). */
   stdout: string[];
-  /** stderr lines collected so far (the newest 5000). */
+  /** stderr lines collected so far (at least the newest 5000, at most twice as many). */
   stderr: string[];
   /** Sends a signal (default SIGKILL, a crash) without waiting. */
   kill(signal?: NodeJS.Signals): void;
@@ -74,9 +74,7 @@ export async function spawnNodeService(
     env: { ...baseEnv, ...env },
     maxLines: 200,
     onLine(line, stream) {
-      const lines = stream === 'stdout' ? stdout : stderr;
-      lines.push(line);
-      if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
+      keepNewest(stream === 'stdout' ? stdout : stderr, line, MAX_LINES);
       // Parse lines only until the service is ready: afterwards its log volume should cost the caller little.
       if (!isReady && stream === 'stdout' && isReadyLine(line)) {
         isReady = true;

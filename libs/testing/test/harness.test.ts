@@ -5,6 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { keepNewest } from '../src/child.js';
 import setup from '../src/global-setup.js';
 import { findBinary, startInfra, uniqueName } from '../src/index.js';
 import { spawnNodeService } from '../src/service.js';
@@ -17,6 +18,19 @@ describe('findBinary', () => {
     const path = findBinary(name);
     expect(isAbsolute(path)).toBe(true);
     expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('keepNewest', () => {
+  it('keeps at least the newest lines, in order, and never more than twice as many', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 10_000; i += 1) {
+      keepNewest(lines, `line ${i}`, 100);
+      expect(lines.length).toBeLessThanOrEqual(200);
+      expect(lines.length).toBeGreaterThanOrEqual(Math.min(i + 1, 100));
+    }
+    const first = 10_000 - lines.length;
+    expect(lines).toEqual(Array.from({ length: lines.length }, (_, k) => `line ${first + k}`));
   });
 });
 
