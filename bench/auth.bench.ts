@@ -17,10 +17,11 @@ import { benchEnv, cpuOf, cpuPer, cpuSeconds, createTenant, gatewayApi } from '.
  *    the gateway and a bare Fastify route that forwards over NATS both sit in front of the same in-memory
  *    responder (stand-in-tenant.ts) on a NATS server of their own: the target (≥ 0.6) is gateway ÷ forwarder.
  *    Beside each, the CPU time per request of the serving process and of the rest of the set-up (NATS, the
- *    responder, this process: the load generator, which also reads the gateway's log lines). Also printed: the same gateway with a tenth of its traces sampled and with OpenTelemetry switched off
- *    (what tracing costs per request; the target applies to the gateway as shipped, every trace sampled),
- *    the gateway against a route with no downstream at all, `POST /v1/tokens` (the gateway's
- *    work alone, no downstream call), and the same GET through the real tenant service and FerretDB.
+ *    responder, and this process: the load generator, which also reads the gateway's log lines). Also
+ *    printed: the same gateway with a tenth of its traces sampled and with OpenTelemetry switched off (what
+ *    tracing costs per request; the target applies to the gateway as shipped, every trace sampled), the
+ *    gateway against a route with no downstream at all, `POST /v1/tokens` (the gateway's work alone, no
+ *    downstream call), and the same GET through the real tenant service and FerretDB.
  */
 const VERIFICATIONS = Number(process.env.BENCH_VERIFICATIONS ?? 2_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);

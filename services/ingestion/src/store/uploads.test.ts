@@ -38,39 +38,41 @@ const put = async (name: string, data: Uint8Array) => {
   return store;
 };
 
+/**
+ * Stores `size` random bytes as `name` and reads them back through `uploads`: whether the bytes read are the
+ * ones stored (compared with equals(): the runner's deep equality of buffers this size takes seconds), and
+ * how many consumers the read created.
+ */
+const readBack = async (name: string, size: number) => {
+  const data = randomBytes(size);
+  await put(name, data);
+  await writer.flush();
+  const before = consumersCreated.length;
+  const read = Buffer.from((await uploads.read(name)) ?? []);
+  await writer.flush();
+  return {
+    matches: read.length === data.length && read.equals(data),
+    consumers: consumersCreated.length - before,
+  };
+};
+
 describe('reading uploads', () => {
   it('reads a one-chunk upload whole, with one direct get and no consumer', async () => {
-    const data = randomBytes(20_000);
-    await put('small', data);
-    await writer.flush();
-    const before = consumersCreated.length;
-    expect(Buffer.from((await uploads.read('small')) ?? [])).toEqual(data);
-    await writer.flush();
-    expect(consumersCreated.length).toBe(before);
+    const { matches, consumers } = await readBack('small', 20_000);
+    expect(matches).toBe(true);
+    expect(consumers).toBe(0);
   });
 
   it('reads an upload of several chunks whole, with a direct get per chunk and no consumer', async () => {
-    const data = randomBytes(300_000);
-    await put('several', data);
-    await writer.flush();
-    const before = consumersCreated.length;
-    const read = Buffer.from((await uploads.read('several')) ?? []);
-    expect(read.length).toBe(data.length);
-    expect(read.equals(data)).toBe(true);
-    await writer.flush();
-    expect(consumersCreated.length).toBe(before);
+    const { matches, consumers } = await readBack('several', 300_000);
+    expect(matches).toBe(true);
+    expect(consumers).toBe(0);
   });
 
   it('reads an upload of more than 16 chunks through the object store reader', async () => {
-    const data = randomBytes(17 * 128 * 1024 + 1);
-    await put('large', data);
-    const before = consumersCreated.length;
-    // Compared with equals(): the runner's deep equality of buffers this size takes seconds.
-    const read = Buffer.from((await uploads.read('large')) ?? []);
-    expect(read.length).toBe(data.length);
-    expect(read.equals(data)).toBe(true);
-    await writer.flush();
-    expect(consumersCreated.length).toBeGreaterThan(before);
+    const { matches, consumers } = await readBack('large', 17 * 128 * 1024 + 1);
+    expect(matches).toBe(true);
+    expect(consumers).toBeGreaterThan(0);
   });
 
   it('never returns an upload of several chunks with one of them gone', async () => {
