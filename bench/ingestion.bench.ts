@@ -18,8 +18,9 @@ import { benchEnv, cpuOf, cpuPer, createTenant, gatewayApi, startEngine } from '
  *    ingested by the platform (gateway → object store → JetStream → fair queue → BullMQ worker → engine),
  *    in chunks/s from the first upload to the last `evt.document.ready`, divided by the chunks/s of a loop in this process
  *    that parses, chunks, embeds and upserts the same documents with the same embedder into the same engine
- *    (the mean of a pass before the platform's run and one after it). Target ≥ 0.8. The same again with
- *    BENCH_LONG_DOCS documents (default 100) ten times as long, about 55 chunks each: enough that the platform
+ *    (the mean of a pass before the platform's run and one after it); the platform's worker computes the same
+ *    vectors on its embedding threads (KB_INGEST_EMBED_THREADS), the loop in this process. Target ≥ 0.8.
+ *    The same again with BENCH_LONG_DOCS documents (default 100) ten times as long, about 55 chunks each: enough that the platform
  *    runs for several seconds, so the filling and draining of its pipeline (the first document's trip to the
  *    worker, the last one's events, a few hundred ms in all) is a small part of the time measured. With 20
  *    long documents the run lasted under two seconds and those edges took the ratio down by about a third.

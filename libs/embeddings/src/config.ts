@@ -3,6 +3,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Static, Type } from '@sinclair/typebox';
 import { createLocalEmbedder } from './local.js';
 import { createOpenAiEmbedder } from './openai.js';
+import { createThreadedLocalEmbedder } from './threads.js';
 import type { DenseEmbedder } from './types.js';
 
 /**
@@ -21,9 +22,13 @@ export const EmbeddingEnv = {
 const EmbeddingConfigSchema = Type.Object(EmbeddingEnv);
 export type EmbeddingConfig = Static<typeof EmbeddingConfigSchema>;
 
-/** The configured dense embedder; `openai` needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL. */
-export function createEmbedder(config: EmbeddingConfig): DenseEmbedder {
-  return traced(createConfiguredEmbedder(config));
+/**
+ * The configured dense embedder; `openai` needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL. `threads`: the
+ * local embedder computes on that many worker threads (threads.ts) instead of the calling one (0, the
+ * default: right for a query at a time).
+ */
+export function createEmbedder(config: EmbeddingConfig, options: { threads?: number } = {}): DenseEmbedder {
+  return traced(createConfiguredEmbedder(config, options.threads ?? 0));
 }
 
 const tracer = trace.getTracer('@kb/embeddings');
@@ -36,6 +41,7 @@ function traced(embedder: DenseEmbedder): DenseEmbedder {
   return {
     id: embedder.id,
     dimension: embedder.dimension,
+    ...(embedder.close ? { close: () => embedder.close?.() ?? Promise.resolve() } : {}),
     embed: (texts, options) =>
       tracer.startActiveSpan(
         'embed',
@@ -61,9 +67,13 @@ function traced(embedder: DenseEmbedder): DenseEmbedder {
   };
 }
 
-function createConfiguredEmbedder(config: EmbeddingConfig): DenseEmbedder {
-  if (config.KB_EMBEDDER === 'local')
-    return createLocalEmbedder({ dimension: config.KB_EMBEDDING_DIMENSION });
+function createConfiguredEmbedder(config: EmbeddingConfig, threads: number): DenseEmbedder {
+  if (config.KB_EMBEDDER === 'local') {
+    const dimension = config.KB_EMBEDDING_DIMENSION;
+    return threads > 0
+      ? createThreadedLocalEmbedder({ dimension, threads })
+      : createLocalEmbedder({ dimension });
+  }
   if (!config.KB_EMBEDDING_URL || !config.KB_EMBEDDING_MODEL) {
     throw new AppError('internal', 'KB_EMBEDDER=openai needs KB_EMBEDDING_URL and KB_EMBEDDING_MODEL');
   }

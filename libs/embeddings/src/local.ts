@@ -54,8 +54,13 @@ function features(text: string): Map<string, number> {
   return counts;
 }
 
-function embedOne(text: string, dimension: number): number[] {
-  const vector = new Float64Array(dimension);
+/**
+ * Writes the embedding of `text` into `out` from `offset` (`dimension` numbers): in place, so a batch can
+ * fill one buffer (threads.ts moves it between threads without copying).
+ */
+export function embedInto(text: string, dimension: number, out: Float64Array, offset = 0): void {
+  const vector = out.subarray(offset, offset + dimension);
+  vector.fill(0);
   for (const [feature, weight] of features(text)) {
     const h = hash32(feature);
     const sign = hash32(feature, SIGN_SEED) & 1 ? 1 : -1;
@@ -65,14 +70,17 @@ function embedOne(text: string, dimension: number): number[] {
   let norm = 0;
   for (const value of vector) norm += value * value;
   norm = Math.sqrt(norm);
-  const out = new Array<number>(dimension);
-  // An empty text has no features: return a unit vector on a fixed axis rather than NaNs or zeros,
-  // which Cosine collections refuse or rank arbitrarily.
+  // An empty text has no features: a unit vector on a fixed axis rather than NaNs or zeros, which Cosine
+  // collections refuse or rank arbitrarily.
   if (norm === 0) {
-    out.fill(0);
-    out[0] = 1;
-    return out;
+    vector[0] = 1;
+    return;
   }
-  for (let i = 0; i < dimension; i++) out[i] = (vector[i] as number) / norm;
-  return out;
+  for (let i = 0; i < dimension; i++) vector[i] = (vector[i] as number) / norm;
+}
+
+function embedOne(text: string, dimension: number): number[] {
+  const vector = new Float64Array(dimension);
+  embedInto(text, dimension, vector);
+  return Array.from(vector);
 }

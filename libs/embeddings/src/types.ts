@@ -4,6 +4,8 @@ export interface DenseEmbedder {
   readonly id: string;
   readonly dimension: number;
   embed(texts: string[], options?: { signal?: AbortSignal }): Promise<number[][]>;
+  /** Releases what the embedder holds (threads); a later `embed` acquires it again. */
+  close?(): Promise<void>;
 }
 
 /** A sparse vector as Qdrant takes it: ascending unique `indices` with their `values`. */

@@ -37,6 +37,11 @@ export const IngestionEnv = extendBase({
   KB_INGEST_STALE_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 60_000 }),
   /** A document making more chunks than this fails. */
   KB_INGEST_MAX_CHUNKS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000 }),
+  /**
+   * Worker threads the built-in local embedder computes on (0: the worker's own thread). Unset: one fewer
+   * than the machine's cores, at least 1 and at most 4, so embedding runs beside the rest of the pipeline.
+   */
+  KB_INGEST_EMBED_THREADS: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
   /** Chunks embedded and upserted per batch. */
   KB_INGEST_BATCH: Type.Integer({ minimum: 1, maximum: 2_048, default: 64 }),
   /** Prefix of the Redis keys (BullMQ queues, fair queue) and durable consumer names; tests isolate with it. */
@@ -44,6 +49,10 @@ export const IngestionEnv = extendBase({
 });
 
 export type IngestionConfig = Static<typeof IngestionEnv>;
+
+/** KB_INGEST_EMBED_THREADS, or what it defaults to on a machine of `cores` cores. */
+export const embedThreadsOf = (config: IngestionConfig, cores: number): number =>
+  config.KB_INGEST_EMBED_THREADS ?? Math.min(4, Math.max(1, cores - 1));
 
 export const rolesOf = (config: IngestionConfig): Set<IngestRole> =>
   new Set(config.KB_INGEST_ROLES.split(',') as IngestRole[]);

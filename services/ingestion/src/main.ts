@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { createPublisher, createRequester, ensureStreams } from '@kb/bus';
 import { createEmbedder, createSparseEncoder } from '@kb/embeddings';
 import { runService } from '@kb/runtime';
 import { closeRedis, connectMongo, connectRedis, createRedisLeases, useDocumentLeases } from '@kb/store';
 import { createQdrantClient } from '@kb/vector-store';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { IngestionEnv, rolesOf } from './config.js';
+import { embedThreadsOf, IngestionEnv, rolesOf } from './config.js';
 import { consumeIngestRequests, consumeWorkspaceDeletions } from './consumers/ingest.js';
 import { createDocumentEvents } from './domain/events.js';
 import { createSettingsSource } from './domain/settings.js';
@@ -42,7 +43,11 @@ await runService({
     useDocumentLeases(mongo, createRedisLeases(redis, { prefix: `kb:${mongo.name}` }));
     const stores = await createStores(mongo);
     const workspaces = createDeletedWorkspaces(stores);
-    const embedder = createEmbedder(config);
+    // Only the pipeline embeds: the API and consumer roles never start the embedder's threads.
+    const embedder = createEmbedder(config, {
+      threads: roles.has('worker') ? embedThreadsOf(config, availableParallelism()) : 0,
+    });
+    shutdown.register('close', 'embedder', () => embedder.close?.());
     const vectors = createVectorWriter(
       createQdrantClient({
         url: config.KB_QDRANT_URL,
