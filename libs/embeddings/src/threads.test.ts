@@ -43,4 +43,13 @@ describe('local embedder on worker threads', () => {
     await expect(threaded.embed(['x'], { signal: controller.signal })).rejects.toThrow('stopped');
     expect(() => createThreadedLocalEmbedder({ dimension: 32, threads: 0 })).toThrow(RangeError);
   });
+
+  it('answers an abort at once while the thread works, and goes on serving later batches', async () => {
+    const controller = new AbortController();
+    const long = threaded.embed(texts(3_000, 'aborted'), { signal: controller.signal });
+    const failed = expect(long).rejects.toThrow('no longer needed');
+    controller.abort(new Error('no longer needed'));
+    await failed;
+    expect(await threaded.embed(['still here'])).toEqual(await inProcess.embed(['still here']));
+  });
 });

@@ -99,14 +99,34 @@ export function createThreadedLocalEmbedder(options: { dimension: number; thread
     id: local.id,
     dimension,
     async embed(texts, embedOptions = {}) {
-      embedOptions.signal?.throwIfAborted();
+      const { signal } = embedOptions;
+      signal?.throwIfAborted();
       if (texts.length === 0) return [];
       const thread = pick();
       const id = nextId++;
       return new Promise<number[][]>((resolve, reject) => {
+        // Aborted while the thread works: the caller has its answer now, and the vectors are dropped on arrival.
+        const onAbort = () => {
+          thread.pending.delete(id);
+          if (thread.pending.size === 0) thread.worker.unref();
+          reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const settled = () => signal?.removeEventListener('abort', onAbort);
         // Referenced only while it has batches: an idle pool does not keep the process alive.
         if (thread.pending.size === 0) thread.worker.ref();
-        thread.pending.set(id, { count: texts.length, dimension, resolve, reject });
+        thread.pending.set(id, {
+          count: texts.length,
+          dimension,
+          resolve: (vectors) => {
+            settled();
+            resolve(vectors);
+          },
+          reject: (error) => {
+            settled();
+            reject(error);
+          },
+        });
         const request: ThreadRequest = { id, dimension, texts };
         thread.worker.postMessage(request);
       });
