@@ -109,6 +109,25 @@ describe('conditional operations on a document named by id', () => {
     });
   }
 
+  it('finds a document by an id of another type than its schema gives, cast as a query would', async () => {
+    const counters = scopedModel(
+      connection,
+      'Counter',
+      new Schema({ _id: Number, org_id: String, workspace_id: String, n: Number }, { versionKey: false }),
+      { keys: ['org_id', 'workspace_id'], collection: 'counters', idAccess: 'by-id' },
+    );
+    await counters.in(A).create({ _id: 7, n: 1 });
+    // The schema's own type is read directly; text is cast to the number it names.
+    expect(await counters.in(A).findOne({ _id: 7 })).toMatchObject({ _id: 7, n: 1 });
+    expect(await counters.in(A).findOne({ _id: '7' })).toMatchObject({ _id: 7, n: 1 });
+    expect(await counters.in(B).findOne({ _id: 7 })).toBeNull();
+    expect(await counters.in(A).updateOne({ _id: '7', n: 1 }, { $inc: { n: 1 } })).toEqual({
+      matched: 1,
+      modified: 1,
+    });
+    expect((await counters.in(A).findOne({ _id: 7 }))?.n).toBe(2);
+  });
+
   it('lets exactly one of many concurrent compare-and-set updates in this process win (by id)', async () => {
     const jobs = models['by-id'].in(A);
     await jobs.create({ _id: 'race', status: 'queued', version: 1, owner: null });
