@@ -44,9 +44,8 @@ await runService({
     const stores = await createStores(mongo);
     const workspaces = createDeletedWorkspaces(stores);
     // Only the pipeline embeds: the API and consumer roles never start the embedder's threads.
-    const embedder = createEmbedder(config, {
-      threads: roles.has('worker') ? embedThreadsOf(config, availableParallelism()) : 0,
-    });
+    const embedThreads = roles.has('worker') ? embedThreadsOf(config, availableParallelism()) : 0;
+    const embedder = createEmbedder(config, { threads: embedThreads });
     shutdown.register('close', 'embedder', () => embedder.close?.());
     const vectors = createVectorWriter(
       createQdrantClient({
@@ -148,7 +147,13 @@ await runService({
       shutdown.register('intake', 'nats-service', () => served.stop());
     }
     log.info(
-      { roles: [...roles], embedder: embedder.id, dimension: embedder.dimension },
+      {
+        roles: [...roles],
+        embedder: embedder.id,
+        dimension: embedder.dimension,
+        // The built-in embedder's threads; another provider computes elsewhere.
+        embed_threads: config.KB_EMBEDDER === 'local' ? embedThreads : 0,
+      },
       'ingestion started',
     );
   },
