@@ -14,7 +14,6 @@ export type ThreadReply = { id: number; vectors: Float64Array } | { id: number; 
 
 interface Pending {
   count: number;
-  dimension: number;
   resolve(vectors: number[][]): void;
   reject(error: Error): void;
 }
@@ -26,7 +25,7 @@ interface Thread {
 
 /**
  * Where the worker runs from: the compiled `local-worker.js` beside this module, or, when this module is
- * the TypeScript source (tests, `npm start`), `local-worker.ts` loaded through tsx.
+ * the TypeScript source (tests, benchmarks), `local-worker.ts` loaded through tsx.
  */
 function startWorker(): Worker {
   const source = import.meta.url.endsWith('.ts');
@@ -55,6 +54,14 @@ export function createThreadedLocalEmbedder(options: { dimension: number; thread
   const pool: (Thread | undefined)[] = new Array(threads).fill(undefined);
   let nextId = 0;
 
+  /** Takes batch `id` off the thread's list; a thread left with none no longer keeps the process alive. */
+  function take(thread: Thread, id: number): Pending | undefined {
+    const pending = thread.pending.get(id);
+    thread.pending.delete(id);
+    if (thread.pending.size === 0) thread.worker.unref();
+    return pending;
+  }
+
   function failAll(thread: Thread, error: Error) {
     for (const pending of thread.pending.values()) pending.reject(error);
     thread.pending.clear();
@@ -64,10 +71,8 @@ export function createThreadedLocalEmbedder(options: { dimension: number; thread
     const thread: Thread = { worker: startWorker(), pending: new Map() };
     thread.worker.unref();
     thread.worker.on('message', (reply: ThreadReply) => {
-      const pending = thread.pending.get(reply.id);
+      const pending = take(thread, reply.id);
       if (!pending) return;
-      thread.pending.delete(reply.id);
-      if (thread.pending.size === 0) thread.worker.unref();
       if ('error' in reply) return pending.reject(new Error(`embedding failed: ${reply.error}`));
       const vectors: number[][] = [];
       for (let i = 0; i < pending.count; i++) {
@@ -107,8 +112,7 @@ export function createThreadedLocalEmbedder(options: { dimension: number; thread
       return new Promise<number[][]>((resolve, reject) => {
         // Aborted while the thread works: the caller has its answer now, and the vectors are dropped on arrival.
         const onAbort = () => {
-          thread.pending.delete(id);
-          if (thread.pending.size === 0) thread.worker.unref();
+          take(thread, id);
           reject(signal?.reason);
         };
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -117,7 +121,6 @@ export function createThreadedLocalEmbedder(options: { dimension: number; thread
         if (thread.pending.size === 0) thread.worker.ref();
         thread.pending.set(id, {
           count: texts.length,
-          dimension,
           resolve: (vectors) => {
             settled();
             resolve(vectors);
