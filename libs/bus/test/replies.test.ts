@@ -1,4 +1,10 @@
-import { headers, type NatsConnection, NoRespondersError, type Subscription } from '@nats-io/transport-node';
+import {
+  headers,
+  type Msg,
+  type NatsConnection,
+  NoRespondersError,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replyInbox } from '../src/replies.js';
 import { natsConnection } from './helpers.js';
@@ -104,6 +110,60 @@ describe('replyInbox', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('publishes the requests made during one turn of the event loop in one socket write, in order', async () => {
+    const own = await natsConnection();
+    try {
+      const seen: string[] = [];
+      const sub = own.subscribe('replies.test.batch', {
+        callback: (_error, msg) => {
+          seen.push(msg.string());
+          msg.respond(msg.string());
+        },
+      });
+      await own.flush();
+      // The client's transport, by its own record: every socket write goes through `send`.
+      const transport = (own as unknown as { protocol: { transport: { send(frame: Uint8Array): void } } })
+        .protocol.transport;
+      const send = transport.send.bind(transport);
+      const frames: string[] = [];
+      transport.send = (frame) => {
+        frames.push(new TextDecoder().decode(frame));
+        send(frame);
+      };
+      const ask = replyInbox(own);
+      // Each request from its own callback, as requests arriving on different HTTP connections are: the
+      // client would otherwise write at the end of each.
+      const asked = await new Promise<Promise<Msg>[]>((resolve) => {
+        const made: Promise<Msg>[] = [];
+        for (let i = 0; i < 20; i += 1)
+          setImmediate(() => {
+            made.push(ask('replies.test.batch', `b${i}`, { timeoutMs: 5_000 }));
+            if (made.length === 20) resolve(made);
+          });
+      });
+      const answers = await Promise.all(asked);
+      transport.send = send;
+      sub.unsubscribe();
+      expect(answers.map((msg) => msg.string())).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
+      const withRequests = frames.filter((frame) => frame.includes('replies.test.batch'));
+      expect(withRequests).toHaveLength(1);
+      expect(withRequests[0]?.match(/PUB replies\.test\.batch /g)).toHaveLength(20);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('fails a request whose connection closes before the request went out', async () => {
+    const own = await natsConnection();
+    const ask = replyInbox(own);
+    const asked = ask('replies.test.echo', '', { timeoutMs: 30_000 });
+    const started = Date.now();
+    await own.close();
+    await expect(asked).rejects.toThrow(/closed/i);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('refuses requests once the connection is closed', async () => {
