@@ -117,6 +117,7 @@ describe('one trace per request, across services', () => {
 
     const spans = await wholeTrace(traceIdOf(upload), [
       ['gateway', SPAN_KIND.server, 'POST /v1/documents'],
+      ['gateway', SPAN_KIND.client, 'send usage.quota.check'],
       ['gateway', SPAN_KIND.client, 'send ingestion.document.create'],
       ['ingestion', SPAN_KIND.server, 'process ingestion.document.create'],
       ['gateway', SPAN_KIND.producer, 'publish kb.*.*.ingest.requested'],
@@ -184,6 +185,9 @@ describe('one trace per request, across services', () => {
     expect(answer.status).toBe(200);
     const spans = await wholeTrace(traceIdOf(answer), [
       ['gateway', SPAN_KIND.server, 'POST /v1/search'],
+      // The quota check and the search are made after awaits in the gateway: each joins the trace explicitly.
+      ['gateway', SPAN_KIND.client, 'send usage.quota.check'],
+      ['usage', SPAN_KIND.server, 'process usage.quota.check'],
       ['gateway', SPAN_KIND.client, 'send search.query'],
       ['search', SPAN_KIND.server, 'process search.query'],
       ['search', SPAN_KIND.internal, 'embed'],

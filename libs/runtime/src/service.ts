@@ -36,6 +36,12 @@ export interface ServiceDefinition<T extends TObject> {
   packageJson: URL;
   /** Environment schema; must include the base variables (see `extendBase`). */
   env: T;
+  /**
+   * `false`: the active trace context lasts for the synchronous extent of `context.with` only, and log lines
+   * take trace ids from the loggers the service binds them to (libs/telemetry SyncContextManager). Default:
+   * it follows asynchronous work, and every line carries the active span's ids.
+   */
+  asyncContext?: boolean;
   /** Builds and starts the service; registers its stop steps on `deps.shutdown`. */
   start(deps: ServiceDeps<Static<T>>): Promise<void>;
 }
@@ -63,6 +69,7 @@ export async function runService<T extends TObject>(definition: ServiceDefinitio
     otlpEndpoint: config.KB_OTLP_ENDPOINT,
     sampleRatio: config.KB_TRACE_SAMPLE_RATIO,
     tenant: tryCurrentTenant,
+    ...(definition.asyncContext === false ? { asyncContext: false } : {}),
   });
   const log = createLogger({
     service: definition.name,
@@ -70,6 +77,7 @@ export async function runService<T extends TObject>(definition: ServiceDefinitio
     instance,
     level: config.KB_LOG_LEVEL,
     fields: tenantLogFields,
+    ...(definition.asyncContext === false ? { traceFields: false } : {}),
   });
   const shutdown = createShutdown(log);
   handleProcessSignals(shutdown, log);

@@ -18,6 +18,7 @@ import {
   type SamplingPolicy,
   setActivePolicy,
 } from './sampling.js';
+import { SyncContextManager } from './sync-context.js';
 import { type TenantRef, TenantSpanProcessor } from './tenant.js';
 
 export interface TelemetryOptions {
@@ -32,6 +33,12 @@ export interface TelemetryOptions {
   sampleRatio?: number;
   /** The tenant of the work under way (the tenancy lib's current context), for span attributes and sampling. */
   tenant?: () => TenantRef | undefined;
+  /**
+   * Whether the active context follows asynchronous work (AsyncLocalStorage; the default). `false`: it lasts
+   * for the synchronous extent of `context.with` only (SyncContextManager), for a process that passes its
+   * spans explicitly and should not pay for a hook on every promise.
+   */
+  asyncContext?: boolean;
 }
 
 export interface Telemetry {
@@ -67,6 +74,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // carried between async calls, no metrics); responses and messages then carry no trace context either.
   const { reader, endpoint } = createMetricsEndpoint({ disabled: getBooleanFromEnv('OTEL_SDK_DISABLED') });
   const sdk = new NodeSDK({
+    ...(options.asyncContext === false ? { contextManager: new SyncContextManager() } : {}),
     autoDetectResources: false,
     resource: defaultResource().merge(
       resourceFromAttributes({
@@ -118,4 +126,5 @@ export {
   isRatio,
   type SamplingPolicy,
 } from './sampling.js';
+export { SyncContextManager } from './sync-context.js';
 export { ATTR_ORG_ID, ATTR_WORKSPACE_ID, type TenantRef, TenantSpanProcessor } from './tenant.js';

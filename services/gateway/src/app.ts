@@ -18,7 +18,7 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
 import { registerRouteInfo } from './plugins/route.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
-import { registerTracing, tracedServerFactory } from './plugins/tracing.js';
+import { childLoggerFactory, registerTracing, tracedServerFactory } from './plugins/tracing.js';
 import { createAccess } from './routes/access.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
@@ -66,6 +66,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     },
     requestTimeout: 30_000,
     serverFactory: tracedServerFactory,
+    childLoggerFactory,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     // One log line per request (on response) instead of Fastify's two; the request id as in every service.

@@ -6,5 +6,7 @@ await runService({
   name: 'gateway',
   packageJson: new URL('../package.json', import.meta.url),
   env: GatewayEnv,
+  // Its request spans are passed explicitly (plugins/tracing.ts): no promise pays for carrying a context.
+  asyncContext: false,
   start: (deps) => startGateway(deps),
 });

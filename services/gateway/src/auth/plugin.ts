@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { routeInfo } from '../plugins/route.js';
-import { settleRequestTrace } from '../plugins/tracing.js';
+import { inRequestSpan, settleRequestTrace } from '../plugins/tracing.js';
 import { type Principal, tenantOfPrincipal } from './principal.js';
 
 declare module 'fastify' {
@@ -32,7 +32,8 @@ export function registerAuth(app: FastifyInstance, resolve: ResolveCredential): 
     if (routeInfo(request).exempt) return done();
     let resolved: Principal | Promise<Principal>;
     try {
-      resolved = resolve(request.headers.authorization, request.id);
+      // A key not yet cached is verified over the bus, inside the request's trace.
+      resolved = inRequestSpan(request, () => resolve(request.headers.authorization, request.id));
     } catch (error) {
       return done(error as Error);
     }

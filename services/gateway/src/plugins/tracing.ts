@@ -19,7 +19,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { principalLogFields } from '../auth/principal.js';
 import { routeInfo } from './route.js';
 
@@ -52,10 +52,14 @@ function openRequestSpan(method: string, headers: IncomingHttpHeaders, name = me
 
 /**
  * Fastify's `serverFactory`: the HTTP server, with each request's server span opened here and made the
- * active context for everything the request does (so bus calls, Redis and key lookups are its children).
- * The gateway opens these spans itself rather than through the generic HTTP instrumentation (disabled for
- * incoming requests in libs/telemetry), which also wraps every request's and response's event emitters and
- * computes attributes the platform does not use: it cost about a quarter of a cached-key request.
+ * active context for the synchronous part of its handling. The gateway opens these spans itself rather than
+ * through the generic HTTP instrumentation (disabled for incoming requests in libs/telemetry), which also
+ * wraps every request's and response's event emitters and computes attributes the platform does not use: it
+ * cost about a quarter of a cached-key request.
+ *
+ * The gateway's active context does not follow asynchronous work (libs/telemetry SyncContextManager): what
+ * must join the request's trace later (bus calls, publishes) runs inside `inRequestSpan`, and the request's
+ * log lines carry its trace ids from `childLoggerFactory`.
  */
 export function tracedServerFactory(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
@@ -76,6 +80,28 @@ export function tracedServerFactory(
   if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
   return server;
 }
+
+/**
+ * Fastify's `childLoggerFactory`: each request's logger, bound to its trace and span ids (besides the request
+ * id), so every line the request logs names its trace wherever in its handling it is logged. Requests
+ * injected without a server get their span here.
+ */
+export const childLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
+  logger,
+  bindings,
+  options,
+  raw,
+) => {
+  const request = raw as IncomingMessage;
+  let span = spanOfRaw.get(request);
+  if (!span) {
+    span = openRequestSpan(request.method ?? 'GET', request.headers);
+    spanOfRaw.set(request, span);
+  }
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return logger.child(bindings, options);
+  return logger.child({ ...bindings, trace_id: spanContext.traceId, span_id: spanContext.spanId }, options);
+};
 
 /**
  * Names the request's trace after its credential: tags the request span with the tenant and makes the
@@ -163,10 +189,12 @@ function traceparentOf(span: Span): string | null {
   return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-/** Runs `fn` with the request's span active, so bus calls made inside it join the request's trace. */
-export function inRequestSpan<T>(request: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with the request's span active, so that the bus calls, publishes and instrumented library calls
+ * it makes synchronously join the request's trace (the active context does not follow an `await`).
+ */
+export function inRequestSpan<T>(request: FastifyRequest, fn: () => T): T {
   const span = request.span;
-  // Usually already so: the server runs each request inside its span (tracedServerFactory).
   if (!span || trace.getActiveSpan() === span) return fn();
   return context.with(trace.setSpan(context.active(), span), fn);
 }

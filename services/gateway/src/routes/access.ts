@@ -3,6 +3,7 @@ import { forbidden, notFound, unauthorized } from '@kb/errors';
 import { type ContextSigner, ORG_LEVEL, type Scope, SYSTEM_ORG, type TenantContext } from '@kb/tenancy';
 import type { FastifyRequest } from 'fastify';
 import type { Principal, WorkspacePrincipal } from '../auth/principal.js';
+import { inRequestSpan } from '../plugins/tracing.js';
 
 export interface Access {
   /** The operator (master key) only. */
@@ -51,7 +52,9 @@ export function createAccess(signer: ContextSigner, request: Requester): Access 
         plan: '',
         rid: req.id,
       };
-      const located = await request('tenant.workspace.locate', sign(context), { workspace_id: wsId });
+      const located = await inRequestSpan(req, () =>
+        request('tenant.workspace.locate', sign(context), { workspace_id: wsId }),
+      );
       return { principal, org: located.org_id };
     },
     workspace(req, scope) {

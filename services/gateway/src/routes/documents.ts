@@ -86,7 +86,9 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         bodyLimit: deps.jsonBodyLimit,
         // Authenticate before the body is read: no upload is streamed for a stranger or past the plan's limit.
         onRequest: async (request) => {
-          request.principal = await deps.resolve(request.headers.authorization, request.id);
+          request.principal = await inRequestSpan(request, () =>
+            deps.resolve(request.headers.authorization, request.id),
+          );
           const principal = deps.access.workspace(request, 'documents:write');
           const declared = Number(request.headers['content-length'] ?? Number.NaN);
           const limit = uploadLimit(principal);
@@ -126,7 +128,7 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         const caller = deps.access.caller(request, principal, principal.org, principal.ws);
         const limit = uploadLimit(principal);
         const name = `${principal.org}/${principal.ws}/${randomUUID()}`;
-        await deps.quotas?.assertAvailable(caller, 'documents', 1);
+        await inRequestSpan(request, () => deps.quotas?.assertAvailable(caller, 'documents', 1));
         const upload = request.isMultipart()
           ? await receiveMultipart(request, deps.uploads, name, limit)
           : await receiveJson(request, deps.uploads, name, limit);
@@ -174,7 +176,9 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         /** Checks the upload's fields and type, then has the ingestion service record (or match) it. */
         async function record(req: FastifyRequest, received: Received, objectName: string) {
           if (received.bytes === 0) throw invalid('body.file: the file is empty');
-          await deps.quotas?.assertAvailable(caller, 'storage_bytes', received.bytes);
+          await inRequestSpan(req, () =>
+            deps.quotas?.assertAvailable(caller, 'storage_bytes', received.bytes),
+          );
           const fields = checkFields(received);
           const type: ContentType = await resolveContentType(
             fields.content_type ? { type: fields.content_type, filename: null } : received.declared,
