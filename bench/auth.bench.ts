@@ -21,11 +21,13 @@ import { benchEnv, cpuOf, cpuPer, cpuSeconds, createTenant, gatewayApi } from '.
  *    printed: the same gateway with a tenth of its traces sampled and with OpenTelemetry switched off (what
  *    tracing costs per request; the target applies to the gateway as shipped, every trace sampled), the
  *    gateway against a route with no downstream at all, `POST /v1/tokens` (the gateway's work alone, no
- *    downstream call), and the same GET through the real tenant service and FerretDB.
+ *    downstream call), and the same GET through the real tenant service and FerretDB. Every server is warmed up
+ *    under the same load first (BENCH_WARM_UP_SECONDS each), then measured twice, alternating.
  */
 const VERIFICATIONS = Number(process.env.BENCH_VERIFICATIONS ?? 2_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 32;
+const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 3);
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -200,6 +202,21 @@ export default async function run(): Promise<void> {
         gateway: gateway.rate,
       };
     };
+    // Every server answers load for a while before anything is measured: the first seconds of a fresh
+    // process are spent compiling its hot paths, and the gateway has more of them than the forwarder.
+    const warmUp = async () => {
+      const targets = [
+        { url: `${bare.address}/v1/forward/${ws}`, init: {} },
+        { url: read, init: asAdmin },
+        ...variantGateways.map(({ port }) => ({
+          url: `http://127.0.0.1:${port}/v1/workspaces/${ws}`,
+          init: asAdmin,
+        })),
+      ];
+      for (const { url, init } of targets)
+        await autocannon({ url, connections: CONNECTIONS, duration: WARM_UP_SECONDS, ...init });
+    };
+    await warmUp();
     const first = await measure();
     const tokens = await load(`${gatewayUrl}/v1/tokens`, {
       method: 'POST',
