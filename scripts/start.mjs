@@ -198,12 +198,18 @@ function eachLine(stream, onLine) {
   stream.on('end', () => rest && onLine(rest));
 }
 
+/** The Node flags a service's package.json asks for (`kb.nodeOptions`), as every launcher passes them. */
+function nodeOptionsOf(name) {
+  const manifest = JSON.parse(readFileSync(join(root, 'services', name, 'package.json'), 'utf8'));
+  return manifest.kb?.nodeOptions ?? [];
+}
+
 function startService(name, index, serviceEnv, onReady, onExit) {
   const prefix = paint(String(31 + (index % 6)), name.padEnd(9));
   // The telemetry preload instruments libraries before the service loads them (libs/telemetry/src/register.ts).
   const preload = pathToFileURL(join(root, 'libs', 'telemetry', 'dist', 'register.js')).href;
   const main = join(root, 'services', name, 'dist', 'main.js');
-  const child = spawn(process.execPath, ['--import', preload, main], {
+  const child = spawn(process.execPath, [...nodeOptionsOf(name), '--import', preload, main], {
     cwd: root,
     env: serviceEnv,
     detached: true, // Ctrl-C reaches only this script, which stops the services before the infrastructure

@@ -25,5 +25,8 @@ if [ ! -f "$main" ]; then
 fi
 
 cd /app
+# The Node flags the service's package.json asks for (`kb.nodeOptions`), as every launcher passes them.
+flags=$(node -p "(require('/app/services/${KB_SERVICE}/package.json').kb?.nodeOptions ?? []).join(' ')")
 # The telemetry preload instruments HTTP, Redis, MongoDB and fetch before the service loads them.
-exec node --import /app/libs/telemetry/dist/register.js "$main"
+# shellcheck disable=SC2086 # the flags are separate words
+exec node $flags --import /app/libs/telemetry/dist/register.js "$main"

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Platform, startPlatform } from './platform.ts';
 
@@ -21,6 +22,19 @@ describe('readiness', () => {
       status: 'ready',
       checks: { nats: 'ok', redis: 'ok', tenant: 'ok', ingestion: 'ok', search: 'ok', usage: 'ok' },
     });
+  });
+
+  it('runs each service with the Node flags its package.json asks for', () => {
+    for (const [name, service] of platform.processes) {
+      const manifest = JSON.parse(
+        readFileSync(new URL(`../../services/${name}/package.json`, import.meta.url), 'utf8'),
+      ) as { kb?: { nodeOptions?: string[] } };
+      const args = readFileSync(`/proc/${service.pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of manifest.kb?.nodeOptions ?? []) expect(args, name).toContain(flag);
+    }
+    expect(
+      readFileSync(`/proc/${platform.processes.get('gateway')?.pid}/cmdline`, 'utf8').split('\0'),
+    ).toContain('--max-semi-space-size=64');
   });
 
   it('gives every response a request id and a traceparent, and keeps a valid incoming request id', async () => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Child, type ExitInfo, keepNewest, launch, settle, within } from './child.js';
@@ -24,6 +24,16 @@ export interface SpawnServiceOptions {
   readyTimeoutMs?: number;
   /** Modules loaded before the entry point (`node --import`), resolved from the service's folder. */
   preload?: string[];
+  /** Node flags before everything else (a service's `kb.nodeOptions`). */
+  nodeOptions?: string[];
+}
+
+/** The Node flags a service's package.json asks for (`kb.nodeOptions`), as every launcher passes them. */
+function nodeOptionsOf(serviceDir: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(serviceDir, 'package.json'), 'utf8')) as {
+    kb?: { nodeOptions?: string[] };
+  };
+  return manifest.kb?.nodeOptions ?? [];
 }
 
 /** The repository root, from this file's place in it (`libs/testing/src` or `libs/testing/dist`). */
@@ -69,19 +79,23 @@ export async function spawnNodeService(
     KB_LOG_LEVEL: 'info',
   };
   const preload = (opts.preload ?? []).flatMap((module) => ['--import', module]);
-  const child = launch(process.execPath, ['--conditions=source', '--import', 'tsx', ...preload, entry], {
-    cwd,
-    env: { ...baseEnv, ...env },
-    maxLines: 200,
-    onLine(line, stream) {
-      keepNewest(stream === 'stdout' ? stdout : stderr, line, MAX_LINES);
-      // Parse lines only until the service is ready: afterwards its log volume should cost the caller little.
-      if (!isReady && stream === 'stdout' && isReadyLine(line)) {
-        isReady = true;
-        markReady();
-      }
+  const child = launch(
+    process.execPath,
+    [...(opts.nodeOptions ?? []), '--conditions=source', '--import', 'tsx', ...preload, entry],
+    {
+      cwd,
+      env: { ...baseEnv, ...env },
+      maxLines: 200,
+      onLine(line, stream) {
+        keepNewest(stream === 'stdout' ? stdout : stderr, line, MAX_LINES);
+        // Parse lines only until the service is ready: afterwards its log volume should cost the caller little.
+        if (!isReady && stream === 'stdout' && isReadyLine(line)) {
+          isReady = true;
+          markReady();
+        }
+      },
     },
-  });
+  );
 
   const outcome = await within(Promise.race([ready.then(() => 'ready' as const), child.exited]), timeoutMs);
   if (outcome === 'timeout') {
@@ -120,5 +134,9 @@ export function spawnService(
   const cwd = join(repoRoot, 'services', name);
   const entry = join(cwd, 'src', 'main.ts');
   if (!existsSync(entry)) return Promise.reject(new Error(`${name}: ${entry} does not exist`));
-  return spawnNodeService(name, entry, cwd, env, { preload: ['@kb/telemetry/register'], ...opts });
+  return spawnNodeService(name, entry, cwd, env, {
+    preload: ['@kb/telemetry/register'],
+    nodeOptions: nodeOptionsOf(cwd),
+    ...opts,
+  });
 }
