@@ -64,6 +64,16 @@ describe('quota checker', () => {
     ).resolves.toBeUndefined();
   });
 
+  it("logs a check the usage service could not answer on the request's logger when given one", async () => {
+    const { request } = answering(async () => Promise.reject(unavailable('usage is unavailable')));
+    const lines: unknown[][] = [];
+    const requestLog = { warn: (...args: unknown[]) => void lines.push(args) };
+    await createQuotaChecker(request, log).assertAvailable(caller, 'documents', 1, requestLog);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.[0]).toMatchObject({ metric: 'documents', org_id: caller.context.org });
+    expect(lines[0]?.[1]).toBe('quota not checked: usage service unavailable');
+  });
+
   it('passes other refusals on', async () => {
     const refusal = new AppError('invalid-request', 'metric: unknown');
     const { request } = answering(async () => Promise.reject(refusal));

@@ -9,9 +9,15 @@ export interface QuotaChecker {
    * throws AppError('quota-exceeded', 429) with `retryAfter` (seconds until the month resets for monthly
    * quotas; an hour for lifetime ones) when it does not. Any key of the workspace may be checked: the check
    * needs no `usage:read` scope. For an upload: `documents` 1 and `storage_bytes` its size; for a search:
-   * `searches_per_month` 1.
+   * `searches_per_month` 1. `log`: where a check the usage service could not answer is logged (the
+   * request's logger, with its request and trace ids; default the gateway's).
    */
-  assertAvailable(caller: Caller, metric: QuotaMetric, amount?: number): Promise<void>;
+  assertAvailable(
+    caller: Caller,
+    metric: QuotaMetric,
+    amount?: number,
+    log?: Pick<Logger, 'warn'>,
+  ): Promise<void>;
 }
 
 /**
@@ -30,7 +36,7 @@ export function createQuotaChecker(
   // costs one round trip a second instead of one per request, within the stated one-second tolerance.
   const room = new Map<string, { remaining: number; until: number }>();
   return {
-    async assertAvailable(caller, metric, amount = 1) {
+    async assertAvailable(caller, metric, amount = 1, requestLog = log) {
       const key = `${caller.context.org}:${caller.context.ws}:${metric}`;
       const held = room.get(key);
       if (held && held.until > Date.now() && held.remaining >= amount) {
@@ -46,7 +52,7 @@ export function createQuotaChecker(
         // A refusal (quota exceeded, a bad request) stands; the usage service failing (timeout, its Redis or
         // MongoDB restarting: any 5xx or transport error) lets the work through, as documented.
         if (isAppError(error) && error.status < 500) throw error;
-        log.warn(
+        requestLog.warn(
           { err: error, metric, org_id: caller.context.org },
           'quota not checked: usage service unavailable',
         );

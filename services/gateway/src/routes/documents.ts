@@ -128,7 +128,7 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         const caller = deps.access.caller(request, principal, principal.org, principal.ws);
         const limit = uploadLimit(principal);
         const name = `${principal.org}/${principal.ws}/${randomUUID()}`;
-        await inRequestSpan(request, () => deps.quotas?.assertAvailable(caller, 'documents', 1));
+        await inRequestSpan(request, () => deps.quotas?.assertAvailable(caller, 'documents', 1, request.log));
         const upload = request.isMultipart()
           ? await receiveMultipart(request, deps.uploads, name, limit)
           : await receiveJson(request, deps.uploads, name, limit);
@@ -177,7 +177,7 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         async function record(req: FastifyRequest, received: Received, objectName: string) {
           if (received.bytes === 0) throw invalid('body.file: the file is empty');
           await inRequestSpan(req, () =>
-            deps.quotas?.assertAvailable(caller, 'storage_bytes', received.bytes),
+            deps.quotas?.assertAvailable(caller, 'storage_bytes', received.bytes, req.log),
           );
           const fields = checkFields(received);
           const type: ContentType = await resolveContentType(

@@ -20,7 +20,9 @@ export function searchRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request) => {
         const principal = deps.access.workspace(request, 'search');
         const caller = deps.access.caller(request, principal, principal.org, principal.ws);
-        await inRequestSpan(request, () => deps.quotas.assertAvailable(caller, 'searches_per_month', 1));
+        await inRequestSpan(request, () =>
+          deps.quotas.assertAvailable(caller, 'searches_per_month', 1, request.log),
+        );
         return call(deps, request, 'search.query', caller, {
           query: request.body.query,
           top_k: request.body.top_k ?? 10,
