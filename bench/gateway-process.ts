@@ -11,5 +11,6 @@ await runService({
   name: 'gateway',
   packageJson: new URL('../services/gateway/package.json', import.meta.url),
   env: GatewayEnv,
+  asyncContext: false,
   start: (deps) => startGateway(deps, { metering: process.env.BENCH_METERING !== 'off' }),
 });
