@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Principal } from '../auth/principal.js';
 import { routeInfo } from '../plugins/route.js';
+import { inRequestSpan } from '../plugins/tracing.js';
 import { type RateLimitSettings, requestsPerMinute } from './settings.js';
 import { sharedWindows, type Window } from './shared-windows.js';
 
@@ -97,7 +98,8 @@ export function registerRateLimits(
   /** As a callback hook: no promise for the requests the windows answer at once. */
   const limitHook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     try {
-      const pending = limitPrincipal(request, reply);
+      // A count this replica must first share through Redis is made inside the request's trace.
+      const pending = inRequestSpan(request, () => limitPrincipal(request, reply));
       if (pending) pending.then(() => done(), done);
       else done();
     } catch (error) {
