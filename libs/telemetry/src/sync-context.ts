@@ -3,7 +3,7 @@ import { type Context, type ContextManager, ROOT_CONTEXT } from '@opentelemetry/
 /**
  * A context manager that keeps the active context for the synchronous extent of `context.with` only: it does
  * not follow promises, timers or callbacks. On Node 20 the AsyncLocalStorage manager makes V8 call hooks on
- * every promise the process creates, which on the gateway cost about a tenth of a cached-key request. A
+ * every promise the process creates, which on the gateway cost about a sixth of a cached-key request. A
  * process using this one passes its spans explicitly: it runs each call that must join a trace inside
  * `context.with(trace.setSpan(…), fn)`, and client spans, injected headers and instrumented library calls
  * made synchronously inside `fn` see that span as their parent.

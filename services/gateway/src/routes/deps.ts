@@ -1,5 +1,5 @@
 import type { Caller, Requester } from '@kb/bus';
-import type { OperationName, RequestOf, ResponseOf } from '@kb/contracts';
+import type { OperationName, QuotaMetric, RequestOf, ResponseOf } from '@kb/contracts';
 import { Problem } from '@kb/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { SearchTokens } from '../auth/search-tokens.js';
@@ -24,6 +24,20 @@ export function call<K extends OperationName>(
   body: RequestOf<K>,
 ): Promise<ResponseOf<K>> {
   return inRequestSpan(request, () => deps.request(op, caller, body));
+}
+
+/**
+ * Refuses work over the caller's quota (429 quota-exceeded) before it is done: the check joins the request's
+ * trace, and a check the usage service could not answer is logged on the request's logger.
+ */
+export function assertQuota(
+  deps: RouteDeps,
+  request: FastifyRequest,
+  caller: Caller,
+  metric: QuotaMetric,
+  amount: number,
+): Promise<void> {
+  return inRequestSpan(request, () => deps.quotas.assertAvailable(caller, metric, amount, request.log));
 }
 
 /** The problem answers a route documents besides its success. */

@@ -32,7 +32,7 @@ import { resolveContentType } from '../documents/content-type.js';
 import { type Received, receiveMultipart, storeStream } from '../documents/receive.js';
 import type { UploadStore } from '../documents/store.js';
 import { inRequestSpan } from '../plugins/tracing.js';
-import { BEARER_AUTH, call, problems, type RouteDeps } from './deps.js';
+import { assertQuota, BEARER_AUTH, call, problems, type RouteDeps } from './deps.js';
 
 export interface DocumentRouteDeps extends RouteDeps {
   uploads: UploadStore;
@@ -128,7 +128,7 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         const caller = deps.access.caller(request, principal, principal.org, principal.ws);
         const limit = uploadLimit(principal);
         const name = `${principal.org}/${principal.ws}/${randomUUID()}`;
-        await inRequestSpan(request, () => deps.quotas?.assertAvailable(caller, 'documents', 1, request.log));
+        await assertQuota(deps, request, caller, 'documents', 1);
         const upload = request.isMultipart()
           ? await receiveMultipart(request, deps.uploads, name, limit)
           : await receiveJson(request, deps.uploads, name, limit);
@@ -176,9 +176,7 @@ export function documentRoutes(deps: DocumentRouteDeps): FastifyPluginAsyncTypeb
         /** Checks the upload's fields and type, then has the ingestion service record (or match) it. */
         async function record(req: FastifyRequest, received: Received, objectName: string) {
           if (received.bytes === 0) throw invalid('body.file: the file is empty');
-          await inRequestSpan(req, () =>
-            deps.quotas?.assertAvailable(caller, 'storage_bytes', received.bytes, req.log),
-          );
+          await assertQuota(deps, req, caller, 'storage_bytes', received.bytes);
           const fields = checkFields(received);
           const type: ContentType = await resolveContentType(
             fields.content_type ? { type: fields.content_type, filename: null } : received.declared,

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { SearchRequest, SearchResponse } from '@kb/contracts';
-import { inRequestSpan } from '../plugins/tracing.js';
-import { BEARER_AUTH, call, problems, type RouteDeps } from './deps.js';
+import { assertQuota, BEARER_AUTH, call, problems, type RouteDeps } from './deps.js';
 
 /** `POST /v1/search`: a workspace key with the search scope, or a search token whose filter always applies. */
 export function searchRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
@@ -20,9 +19,7 @@ export function searchRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request) => {
         const principal = deps.access.workspace(request, 'search');
         const caller = deps.access.caller(request, principal, principal.org, principal.ws);
-        await inRequestSpan(request, () =>
-          deps.quotas.assertAvailable(caller, 'searches_per_month', 1, request.log),
-        );
+        await assertQuota(deps, request, caller, 'searches_per_month', 1);
         return call(deps, request, 'search.query', caller, {
           query: request.body.query,
           top_k: request.body.top_k ?? 10,
