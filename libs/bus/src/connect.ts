@@ -1,4 +1,5 @@
 import type { Logger } from '@kb/log';
+import { setSha256Backend } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 export type { NatsConnection } from '@nats-io/transport-node';
@@ -8,6 +9,9 @@ export type { NatsConnection } from '@nats-io/transport-node';
  * take a service down. Connection status changes are logged as events.
  */
 export async function connectNats(url: string, name: string, log: Logger): Promise<NatsConnection> {
+  // Object store digests through node:crypto rather than the library's portable JavaScript SHA-256: 0.04 ms
+  // instead of 0.8 ms of CPU per 45 KB upload, hashed by the gateway on every put. Process-wide.
+  setSha256Backend('native');
   const nc = await connect({
     servers: url.split(','),
     name,
