@@ -14,13 +14,19 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
-/** The local Qdrant engine as a standalone process (as `npm start` runs it), data in a temporary folder. */
-export async function startEngine(): Promise<Engine> {
+/**
+ * The local Qdrant engine as a standalone process (as `npm start` runs it), data in a temporary folder.
+ * `compactBytes`: the size of its log that makes it write a snapshot of every collection (default 64 MiB).
+ */
+export async function startEngine(options: { compactBytes?: number } = {}): Promise<Engine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kb-bench-qdrant-'));
   const cli = fileURLToPath(new URL('../libs/qdrant-local/src/cli.ts', import.meta.url));
   const engine = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', cli, '--port', '0', '--data', dataDir],
+    [
+      ...['--conditions=source', '--import', 'tsx', cli, '--port', '0', '--data', dataDir],
+      ...(options.compactBytes ? ['--compact-bytes', String(options.compactBytes)] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [line] = (await once(engine.stdout, 'data')) as [Buffer];
