@@ -24,7 +24,14 @@ export async function startEngine(options: { compactBytes?: number } = {}): Prom
   const engine = spawn(
     process.execPath,
     [
-      ...['--conditions=source', '--import', 'tsx', cli, '--port', '0', '--data', dataDir],
+      '--conditions=source',
+      '--import',
+      'tsx',
+      cli,
+      '--port',
+      '0',
+      '--data',
+      dataDir,
       ...(options.compactBytes ? ['--compact-bytes', String(options.compactBytes)] : []),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
