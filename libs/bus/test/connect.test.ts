@@ -1,25 +1,14 @@
 import { createHash } from 'node:crypto';
 import { getSha256Backend, Objm, StorageType } from '@nats-io/obj';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { natsConnection } from './helpers.js';
-
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  nc = await natsConnection();
-});
-
-afterAll(async () => {
-  if (!nc.isClosed()) await nc.drain();
-});
 
 describe('connectNats', () => {
   it('has the object store hash through node:crypto, and its digests are the SHA-256 of the bytes', async () => {
-    expect(getSha256Backend()).toBe('native');
-    const bucket = `connect-test-${Date.now()}`;
-    const store = await new Objm(nc).create(bucket, { storage: StorageType.Memory });
+    const nc = await natsConnection();
+    const store = await new Objm(nc).create(`connect-test-${Date.now()}`, { storage: StorageType.Memory });
     try {
+      expect(getSha256Backend()).toBe('native');
       const bytes = new TextEncoder().encode('a document body '.repeat(20_000));
       const info = await store.putBlob({ name: 'doc' }, bytes);
       const expected = createHash('sha256').update(bytes).digest('base64url');
@@ -27,6 +16,7 @@ describe('connectNats', () => {
       expect(await store.getBlob('doc')).toEqual(bytes);
     } finally {
       await store.destroy();
+      await nc.drain();
     }
   });
 });
