@@ -117,6 +117,37 @@ describe('persistence', () => {
     expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(false);
   });
 
+  it('compacts a large data set again only once as much as its snapshot has been logged', async () => {
+    const dir = tempDir();
+    const engine = open(dir, 2_000);
+    await engine.commit({ type: 'create_collection', name: 'c', config });
+    await fill(engine, 0, 200);
+    await engine.compact();
+    const files = () => readdirSync(dir).sort();
+    const [snapshot] = files().filter((f) => f.startsWith('snapshot-'));
+    const snapshotBytes = statSync(join(dir, snapshot as string)).size;
+    const logBytes = () => {
+      const logs = files().filter((f) => f.startsWith('wal-'));
+      expect(logs).toHaveLength(1);
+      return statSync(join(dir, logs[0] as string)).size;
+    };
+    // Past compactBytes, but not yet past the snapshot: the same snapshot and log stay.
+    let id = 200;
+    while (logBytes() < snapshotBytes / 2) await fill(engine, id, ++id);
+    expect(logBytes()).toBeGreaterThan(2_000);
+    expect(files().filter((f) => f.startsWith('snapshot-'))).toEqual([snapshot]);
+    // Past the snapshot's size: the next write starts a new log and a new snapshot.
+    const before = files();
+    for (let writes = 0; files().join() === before.join(); writes++) {
+      expect(writes).toBeLessThan(1_000);
+      await fill(engine, id, ++id);
+    }
+    const expected = state(engine);
+    await engine.close();
+    expect(files().filter((f) => f.startsWith('snapshot-'))).not.toEqual([snapshot]);
+    expect(state(open(dir))).toEqual(expected);
+  });
+
   it('refuses a data folder that is already open', () => {
     const dir = tempDir();
     open(dir);

@@ -24,7 +24,11 @@ import {
 } from './wal.js';
 
 export interface PersistenceOptions {
-  /** Compact the log into a snapshot once it grows past this many bytes. */
+  /**
+   * Compact the log into a snapshot once it grows past this many bytes, and past the size of the last
+   * snapshot: rewriting everything held costs in proportion to it, so a large data set is rewritten after as
+   * much again has been written, not every `compactBytes` (at most about one byte rewritten per byte logged).
+   */
   compactBytes?: number;
   /** Called with failures of background work (compaction); defaults to stderr. */
   onError?: (error: unknown) => void;
@@ -32,7 +36,7 @@ export interface PersistenceOptions {
 
 export interface Persistence {
   append(op: Op): Promise<void>;
-  /** Writes a snapshot now and starts a new log (also runs by itself when the log passes compactBytes). */
+  /** Writes a snapshot now and starts a new log (also runs by itself when the log grows large; see compactBytes). */
   compact(): Promise<void>;
   close(): Promise<void>;
 }
@@ -113,7 +117,9 @@ export function openPersistence(
 
   const snapshots = generations(dir, 'snapshot-', '.bin');
   const base = snapshots.at(-1) ?? 0;
+  let snapshotBytes = 0;
   if (snapshots.length > 0) {
+    snapshotBytes = statSync(join(dir, snapshotName(base))).size;
     for (const record of readLog(join(dir, snapshotName(base)), SNAPSHOT_MAGIC).records) {
       applyOp(collections, decodeOp(record));
     }
@@ -147,6 +153,7 @@ export function openPersistence(
     renameSync(tmp, join(dir, snapshotName(snapshotGen)));
     fsyncDir(dir);
     removeOlderThan(dir, snapshotGen);
+    snapshotBytes = records.reduce((sum, record) => sum + record.length, SNAPSHOT_MAGIC.length);
   }
 
   function compact(): Promise<void> {
@@ -167,7 +174,7 @@ export function openPersistence(
   return {
     append(op) {
       const done = writer.append(encodeOp(op));
-      if (writer.bytes > compactBytes && !compacting) compact().catch(onError);
+      if (writer.bytes > Math.max(compactBytes, snapshotBytes) && !compacting) compact().catch(onError);
       return done;
     },
     compact,
