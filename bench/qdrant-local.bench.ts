@@ -6,12 +6,16 @@ import { startQdrantLocal } from '@kb/qdrant-local';
 import { newId } from '@kb/tenancy';
 import { ensureCollection, type Filter, type TenantRef, withTenant } from '@kb/vector-store';
 import { QdrantClient } from '@qdrant/js-client-rest';
+import { parseCreateCollection } from '../libs/qdrant-local/src/config.ts';
+import { openEngine } from '../libs/qdrant-local/src/engine.ts';
 
 /**
  * qdrant-local against a plain brute-force loop over the same Float32 data in the same process:
  * upsert throughput through @qdrant/js-client-rest (durable, wait=true, keyword index maintained), filtered
  * query latency (keyword match, top 10, Cosine), and the search service's filtered hybrid / dense / sparse
- * queries on a collection shaped like a workspace's. BENCH_POINTS and BENCH_QUERIES scale the run down.
+ * queries on a collection shaped like a workspace's; and how long a snapshot of the same points stops the
+ * engine (its longest event-loop pause beside the whole snapshot's time). BENCH_POINTS and BENCH_QUERIES scale
+ * the run down.
  */
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
@@ -226,6 +230,50 @@ async function hybridSection(
   );
 }
 
+/**
+ * A snapshot (log compaction) of `unit`'s points with a 1 KB text payload each: the longest time the event loop
+ * was held (the engine answers nothing meanwhile) beside the time the whole snapshot took.
+ */
+async function compactionSection(unit: Float32Array, tags: string[]): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qdrant-local-bench-compaction-'));
+  const engine = openEngine({ dataDir, compactBytes: 2 ** 40 });
+  try {
+    const config = parseCreateCollection({ vectors: { size: DIM, distance: 'Cosine' } });
+    await engine.commit({ type: 'create_collection', name: 'snap', config });
+    const text = 'river stone maple harbor lantern meadow copper falcon orchard glacier '.repeat(14);
+    for (let start = 0; start < POINTS; start += BATCH) {
+      const points = [];
+      for (let i = start; i < Math.min(POINTS, start + BATCH); i++) {
+        const dense = { '': unit.slice(i * DIM, (i + 1) * DIM) };
+        points.push({ id: i, payload: { tenant: tags[i], chunk_index: i, text }, dense, sparse: {} });
+      }
+      await engine.commit({ type: 'upsert', collection: 'snap', opId: start, points });
+    }
+    let longest = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const t0 = performance.now();
+    await engine.compact();
+    const wholeMs = performance.now() - t0;
+    clearInterval(timer);
+    console.log(
+      `\nsnapshot of ${POINTS} points (${DIM}-d, 1 KB payload): longest event-loop pause ${longest.toFixed(0)} ms | ` +
+        `whole snapshot ${wholeMs.toFixed(0)} ms | ratio ${(longest / wholeMs).toFixed(2)}`,
+    );
+    console.log(
+      '(the engine serves and writes between the slices of a snapshot; the pause is the longest slice)',
+    );
+  } finally {
+    await engine.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 export default async function run(): Promise<void> {
   const rnd = random(42);
   const data = new Float32Array(POINTS * DIM);
@@ -299,6 +347,7 @@ export default async function run(): Promise<void> {
       '(query: through the client over HTTP; baseline: in-process loop over all points, same filter)',
     );
     await hybridSection(client, data, unit, rnd);
+    await compactionSection(unit, tags);
   } finally {
     await server.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -28,6 +28,8 @@ export interface Collection {
   live: Bits;
   /** Exact query selections by filter key, valid until the next write (ops.ts clears them). */
   selections: Map<string, Bits>;
+  /** Called with a slot before anything of it changes (a snapshot being written keeps the old point). */
+  beforeWrite: ((slot: number) => void) | undefined;
 }
 
 /** A point as stored: vectors already validated (and normalised for Cosine). */
@@ -65,6 +67,7 @@ export function createCollection(name: string, config: CollectionConfig): Collec
     sortedIds: undefined,
     live: newBits(capacity),
     selections: new Map(),
+    beforeWrite: undefined,
   };
 }
 
@@ -82,6 +85,7 @@ function grow(c: Collection, needed: number): void {
 }
 
 export function setPayload(c: Collection, slot: number, payload: Payload): void {
+  c.beforeWrite?.(slot);
   const old = c.payloads[slot];
   for (const index of c.indexes.values()) indexRemove(index, slot, old, c.capacity);
   c.payloads[slot] = payload;
@@ -99,6 +103,7 @@ export function upsertPoint(c: Collection, point: StoredPoint, version: number):
     setBit(c.live, slot);
     c.sortedIds = undefined;
   }
+  c.beforeWrite?.(slot);
   for (const [name, store] of c.dense) {
     const vector = point.dense[name];
     if (vector) store.data.set(vector, slot * store.params.size);
@@ -116,6 +121,7 @@ export function upsertPoint(c: Collection, point: StoredPoint, version: number):
 export function deletePoint(c: Collection, id: PointId): void {
   const slot = c.idToSlot.get(id);
   if (slot === undefined) return;
+  c.beforeWrite?.(slot);
   setPayload(c, slot, {});
   c.payloads[slot] = undefined;
   for (const store of c.dense.values()) store.has[slot] = 0;

@@ -33,6 +33,7 @@ function eachSlot(c: Collection, ids: PointId[], opId: number, fn: (slot: number
   for (const id of ids) {
     const slot = c.idToSlot.get(id);
     if (slot === undefined) continue;
+    c.beforeWrite?.(slot);
     fn(slot);
     c.versions[slot] = opId;
   }

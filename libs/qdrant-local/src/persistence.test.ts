@@ -1,4 +1,12 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -146,6 +154,49 @@ describe('persistence', () => {
     await engine.close();
     expect(files().filter((f) => f.startsWith('snapshot-'))).not.toEqual([snapshot]);
     expect(state(open(dir))).toEqual(expected);
+  });
+
+  it('keeps the state of its start in a snapshot while writes go on during it', async () => {
+    const dir = tempDir();
+    const engine = open(dir);
+    await engine.commit({ type: 'create_collection', name: 'c', config });
+    await engine.commit({
+      type: 'create_index',
+      collection: 'c',
+      opId: 0,
+      field: 'text',
+      schema: { type: 'keyword' },
+    });
+    const c = engine.collection('c');
+    const batch = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => point(from + i));
+    await engine.commit({ type: 'upsert', collection: 'c', opId: c.nextOpId, points: batch(0, 3_000) });
+    const atStart = state(engine);
+
+    const compaction = engine.compact();
+    // Applied at once while the snapshot is still being encoded: points early and late in it replaced,
+    // deleted (their slots taken again by new points) and given new payloads.
+    const writes: Promise<void>[] = [];
+    const commit = (op: Record<string, unknown>) =>
+      writes.push(engine.commit({ collection: 'c', opId: c.nextOpId, ...op } as Op));
+    commit({ type: 'upsert', points: [{ ...point(5), payload: { id: 5, text: 'changed' } }] });
+    commit({ type: 'delete_points', ids: [7, 2_990] });
+    commit({ type: 'upsert', points: batch(5_000, 5_002) });
+    commit({ type: 'set_payload', ids: [1, 2_999], payload: { extra: true } });
+    commit({ type: 'upsert', points: [{ ...point(2_500), dense: { v: Float32Array.from([9, 9, 9]) } }] });
+    await new Promise((resolve) => setImmediate(resolve));
+    commit({ type: 'clear_payload', ids: [2_998] });
+    await Promise.all([compaction, ...writes]);
+    const atEnd = state(engine);
+    await engine.close();
+
+    const [snapshot] = readdirSync(dir).filter((f) => f.startsWith('snapshot-'));
+    const onlySnapshot = tempDir();
+    copyFileSync(join(dir, snapshot as string), join(onlySnapshot, snapshot as string));
+    const fromSnapshot = open(onlySnapshot);
+    expect(state(fromSnapshot)).toEqual(atStart);
+    expect([...fromSnapshot.collection('c').indexes.keys()]).toEqual(['text']);
+    expect(state(open(dir))).toEqual(atEnd);
+    expect(atEnd).not.toEqual(atStart);
   });
 
   it('refuses a data folder that is already open', () => {

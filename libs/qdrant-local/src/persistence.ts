@@ -10,8 +10,9 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { storedPoint } from './collection.js';
+import { type Collection, type StoredPoint, storedPoint } from './collection.js';
 import { applyOp, type Collections, decodeOp, encodeOp, type Op } from './ops.js';
+import type { PayloadIndex } from './payload-index.js';
 import {
   frame,
   fsyncDir,
@@ -54,28 +55,69 @@ function generations(dir: string, prefix: string, suffix: string): number[] {
     .sort((a, b) => a - b);
 }
 
-/** The state as a list of operations that rebuild it: a snapshot is replayed exactly like a log. */
-export function snapshotOps(collections: Collections): Op[] {
-  const ops: Op[] = [];
-  for (const c of collections.values()) {
-    ops.push({ type: 'create_collection', name: c.name, config: c.config });
+/**
+ * A collection's state as it was when a snapshot began, taken without copying its points: until each point is
+ * encoded, a write to it first keeps a copy of it (`Collection.beforeWrite`), so the snapshot can be encoded a
+ * slice at a time while the engine goes on serving and writing.
+ */
+interface Capture {
+  c: Collection;
+  name: string;
+  config: Collection['config'];
+  nextOpId: number;
+  indexes: { field: string; schema: PayloadIndex['schema'] }[];
+  slots: number[];
+  /** 1 for a slot still to be encoded. */
+  pending: Uint8Array;
+  /** Points written since the snapshot began, as they were before. */
+  kept: Map<number, StoredPoint>;
+  hook: (slot: number) => void;
+}
+
+function capture(collections: Collections): Capture[] {
+  return [...collections.values()].map((c) => {
     const slots = [...c.idToSlot.values()];
-    for (let i = 0; i < slots.length; i += SNAPSHOT_CHUNK) {
-      const points = slots.slice(i, i + SNAPSHOT_CHUNK).map((slot) => storedPoint(c, slot));
-      ops.push({ type: 'upsert', collection: c.name, opId: 0, points });
+    const pending = new Uint8Array(c.capacity);
+    for (const slot of slots) pending[slot] = 1;
+    const kept = new Map<number, StoredPoint>();
+    const hook = (slot: number) => {
+      if (pending[slot] === 1 && !kept.has(slot)) kept.set(slot, storedPoint(c, slot));
+    };
+    c.beforeWrite = hook;
+    const indexes = [...c.indexes.values()].map(({ field, schema }) => ({ field, schema }));
+    return { c, name: c.name, config: c.config, nextOpId: c.nextOpId, indexes, slots, pending, kept, hook };
+  });
+}
+
+/**
+ * The captured state as framed operations that rebuild it (a snapshot is replayed exactly like a log), encoded
+ * SNAPSHOT_CHUNK points at a time with the event loop let through in between.
+ */
+async function encodeCaptures(captures: Capture[]): Promise<Buffer[]> {
+  const records: Buffer[] = [];
+  const add = (op: Op) => records.push(frame(encodeOp(op)));
+  try {
+    for (const k of captures) {
+      add({ type: 'create_collection', name: k.name, config: k.config });
+      for (let i = 0; i < k.slots.length; i += SNAPSHOT_CHUNK) {
+        const slots = k.slots.slice(i, i + SNAPSHOT_CHUNK);
+        const points = slots.map((slot) => k.kept.get(slot) ?? storedPoint(k.c, slot));
+        for (const slot of slots) {
+          k.pending[slot] = 0;
+          k.kept.delete(slot);
+        }
+        add({ type: 'upsert', collection: k.name, opId: 0, points });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (const index of k.indexes) {
+        add({ type: 'create_index', collection: k.name, opId: 0, field: index.field, schema: index.schema });
+      }
+      if (k.nextOpId > 0) add({ type: 'upsert', collection: k.name, opId: k.nextOpId - 1, points: [] });
     }
-    for (const index of c.indexes.values()) {
-      ops.push({
-        type: 'create_index',
-        collection: c.name,
-        opId: 0,
-        field: index.field,
-        schema: index.schema,
-      });
-    }
-    if (c.nextOpId > 0) ops.push({ type: 'upsert', collection: c.name, opId: c.nextOpId - 1, points: [] });
+  } finally {
+    for (const k of captures) if (k.c.beforeWrite === k.hook) k.c.beforeWrite = undefined;
   }
-  return ops;
+  return records;
 }
 
 /** Refuses a data folder another live process holds; a lock left by a killed process is taken over. */
@@ -140,7 +182,8 @@ export function openPersistence(
 
   let compacting: Promise<void> | undefined;
 
-  async function writeSnapshot(snapshotGen: number, records: Buffer[], previous: LogWriter): Promise<void> {
+  async function writeSnapshot(snapshotGen: number, captures: Capture[], previous: LogWriter): Promise<void> {
+    const records = await encodeCaptures(captures);
     await previous.close();
     const tmp = join(dir, `${snapshotName(snapshotGen)}.tmp`);
     const file = await open(tmp, 'w');
@@ -164,8 +207,7 @@ export function openPersistence(
     gen += 1;
     writer = openLogWriter(join(dir, walName(gen)), LOG_MAGIC, 0);
     fsyncDir(dir);
-    const records = snapshotOps(collections).map((op) => frame(encodeOp(op)));
-    compacting = writeSnapshot(gen, records, previous).finally(() => {
+    compacting = writeSnapshot(gen, capture(collections), previous).finally(() => {
       compacting = undefined;
     });
     return compacting;
