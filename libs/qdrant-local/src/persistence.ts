@@ -90,34 +90,42 @@ function capture(collections: Collections): Capture[] {
 }
 
 /**
- * The captured state as framed operations that rebuild it (a snapshot is replayed exactly like a log), encoded
- * SNAPSHOT_CHUNK points at a time with the event loop let through in between.
+ * Writes the captured state as framed operations that rebuild it (a snapshot is replayed exactly like a log),
+ * SNAPSHOT_CHUNK points at a time, each slice handed to `write` as soon as it is encoded: the event loop runs
+ * between slices, and no more than one slice is held in memory. Returns the bytes written.
  */
-async function encodeCaptures(captures: Capture[]): Promise<Buffer[]> {
-  const records: Buffer[] = [];
+async function writeCaptures(
+  captures: Capture[],
+  write: (records: Buffer[]) => Promise<unknown>,
+): Promise<number> {
+  let records: Buffer[] = [];
+  let bytes = 0;
   const add = (op: Op) => records.push(frame(encodeOp(op)));
-  try {
-    for (const k of captures) {
-      add({ type: 'create_collection', name: k.name, config: k.config });
-      for (let i = 0; i < k.slots.length; i += SNAPSHOT_CHUNK) {
-        const slots = k.slots.slice(i, i + SNAPSHOT_CHUNK);
-        const points = slots.map((slot) => k.kept.get(slot) ?? storedPoint(k.c, slot));
-        for (const slot of slots) {
-          k.pending[slot] = 0;
-          k.kept.delete(slot);
-        }
-        add({ type: 'upsert', collection: k.name, opId: 0, points });
-        await new Promise((resolve) => setImmediate(resolve));
+  const flush = async () => {
+    const slice = records;
+    records = [];
+    for (const record of slice) bytes += record.length;
+    if (slice.length > 0) await write(slice);
+  };
+  for (const k of captures) {
+    add({ type: 'create_collection', name: k.name, config: k.config });
+    for (let i = 0; i < k.slots.length; i += SNAPSHOT_CHUNK) {
+      const slots = k.slots.slice(i, i + SNAPSHOT_CHUNK);
+      const points = slots.map((slot) => k.kept.get(slot) ?? storedPoint(k.c, slot));
+      for (const slot of slots) {
+        k.pending[slot] = 0;
+        k.kept.delete(slot);
       }
-      for (const index of k.indexes) {
-        add({ type: 'create_index', collection: k.name, opId: 0, field: index.field, schema: index.schema });
-      }
-      if (k.nextOpId > 0) add({ type: 'upsert', collection: k.name, opId: k.nextOpId - 1, points: [] });
+      add({ type: 'upsert', collection: k.name, opId: 0, points });
+      await flush();
     }
-  } finally {
-    for (const k of captures) if (k.c.beforeWrite === k.hook) k.c.beforeWrite = undefined;
+    for (const index of k.indexes) {
+      add({ type: 'create_index', collection: k.name, opId: 0, field: index.field, schema: index.schema });
+    }
+    if (k.nextOpId > 0) add({ type: 'upsert', collection: k.name, opId: k.nextOpId - 1, points: [] });
   }
-  return records;
+  await flush();
+  return bytes;
 }
 
 /** Refuses a data folder another live process holds; a lock left by a killed process is taken over. */
@@ -183,20 +191,26 @@ export function openPersistence(
   let compacting: Promise<void> | undefined;
 
   async function writeSnapshot(snapshotGen: number, captures: Capture[], previous: LogWriter): Promise<void> {
-    const records = await encodeCaptures(captures);
-    await previous.close();
-    const tmp = join(dir, `${snapshotName(snapshotGen)}.tmp`);
-    const file = await open(tmp, 'w');
+    let written = 0;
     try {
-      await file.writev([SNAPSHOT_MAGIC, ...records]);
-      await file.sync();
+      await previous.close();
+      const tmp = join(dir, `${snapshotName(snapshotGen)}.tmp`);
+      const file = await open(tmp, 'w');
+      try {
+        await file.write(SNAPSHOT_MAGIC);
+        written = SNAPSHOT_MAGIC.length + (await writeCaptures(captures, (records) => file.writev(records)));
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      renameSync(tmp, join(dir, snapshotName(snapshotGen)));
     } finally {
-      await file.close();
+      // Whatever stopped the snapshot, writes no longer keep copies for it.
+      for (const k of captures) if (k.c.beforeWrite === k.hook) k.c.beforeWrite = undefined;
     }
-    renameSync(tmp, join(dir, snapshotName(snapshotGen)));
     fsyncDir(dir);
     removeOlderThan(dir, snapshotGen);
-    snapshotBytes = records.reduce((sum, record) => sum + record.length, SNAPSHOT_MAGIC.length);
+    snapshotBytes = written;
   }
 
   function compact(): Promise<void> {
