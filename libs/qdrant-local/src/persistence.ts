@@ -61,9 +61,8 @@ function generations(dir: string, prefix: string, suffix: string): number[] {
  * slice at a time while the engine goes on serving and writing.
  */
 interface Capture {
+  /** The collection; its name and configuration never change. */
   c: Collection;
-  name: string;
-  config: Collection['config'];
   nextOpId: number;
   indexes: { field: string; schema: PayloadIndex['schema'] }[];
   slots: number[];
@@ -85,7 +84,7 @@ function capture(collections: Collections): Capture[] {
     };
     c.beforeWrite = hook;
     const indexes = [...c.indexes.values()].map(({ field, schema }) => ({ field, schema }));
-    return { c, name: c.name, config: c.config, nextOpId: c.nextOpId, indexes, slots, pending, kept, hook };
+    return { c, nextOpId: c.nextOpId, indexes, slots, pending, kept, hook };
   });
 }
 
@@ -108,7 +107,8 @@ async function writeCaptures(
     if (slice.length > 0) await write(slice);
   };
   for (const k of captures) {
-    add({ type: 'create_collection', name: k.name, config: k.config });
+    const name = k.c.name;
+    add({ type: 'create_collection', name, config: k.c.config });
     for (let i = 0; i < k.slots.length; i += SNAPSHOT_CHUNK) {
       const slots = k.slots.slice(i, i + SNAPSHOT_CHUNK);
       const points = slots.map((slot) => k.kept.get(slot) ?? storedPoint(k.c, slot));
@@ -116,13 +116,13 @@ async function writeCaptures(
         k.pending[slot] = 0;
         k.kept.delete(slot);
       }
-      add({ type: 'upsert', collection: k.name, opId: 0, points });
+      add({ type: 'upsert', collection: name, opId: 0, points });
       await flush();
     }
     for (const index of k.indexes) {
-      add({ type: 'create_index', collection: k.name, opId: 0, field: index.field, schema: index.schema });
+      add({ type: 'create_index', collection: name, opId: 0, field: index.field, schema: index.schema });
     }
-    if (k.nextOpId > 0) add({ type: 'upsert', collection: k.name, opId: k.nextOpId - 1, points: [] });
+    if (k.nextOpId > 0) add({ type: 'upsert', collection: name, opId: k.nextOpId - 1, points: [] });
   }
   await flush();
   return bytes;
