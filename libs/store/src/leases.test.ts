@@ -79,7 +79,12 @@ describe('document leases (by-id writes across processes)', () => {
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
+    // Released at once, not left to lapse: the key is gone and the next holder does not wait.
+    expect(await redis.exists(`test:${database}:lapse:lease:doc`)).toBe(0);
+    const next = Date.now();
     expect(await leases.hold('doc', async () => 'free')).toBe('free');
+    expect(Date.now() - next).toBeLessThan(200);
+    expect(await redis.exists(`test:${database}:lapse:lease:doc`)).toBe(0);
     // A holder killed mid-write: its lease is left in Redis until it lapses.
     await redis.set(`test:${database}:lapse:lease:stuck`, 'dead', 'PX', 300);
     const started = Date.now();

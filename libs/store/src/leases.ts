@@ -35,11 +35,16 @@ export interface LeaseOptions {
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+type LeaseRedis = Redis & { kbLeaseRelease(key: string, token: string): Promise<number> };
+
 export function createRedisLeases(redis: Redis, options: LeaseOptions): DocumentLeases {
   const ttlMs = options.ttlMs ?? 15_000;
   const holdMs = options.holdMs ?? 10_000;
   if (holdMs >= ttlMs) throw new Error('a lease must be used for a write before it lapses');
   const unreachable = (cause: unknown) => unavailable('the document lease store is unavailable', 1, cause);
+  // A defined command runs by its digest (EVALSHA), sending the script only when Redis does not have it.
+  if (!('kbLeaseRelease' in redis)) redis.defineCommand('kbLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
+  const r = redis as LeaseRedis;
   return {
     async hold(key, fn) {
       const name = `${options.prefix}:lease:${key}`;
@@ -72,7 +77,7 @@ export function createRedisLeases(redis: Redis, options: LeaseOptions): Document
         return await fn(lease);
       } finally {
         // Best effort: an unreleased lease lapses by itself.
-        await redis.eval(RELEASE, 1, name, token).catch(() => undefined);
+        await r.kbLeaseRelease(name, token).catch(() => undefined);
       }
     },
   };
