@@ -52,12 +52,25 @@ export function startRedis(opts: RedisOptions = {}): Promise<ServerHandle> {
   );
 }
 
+export interface FerretOptions extends ServerOptions {
+  /**
+   * SQLite's `synchronous` setting on FerretDB's connections (its journal is a write-ahead log). `normal`
+   * (the default): a commit is written to the log but not flushed to the disk, which happens at checkpoints;
+   * every acknowledged write survives FerretDB being killed, and only an operating-system crash or power
+   * loss can undo the last ones. That is what a standalone MongoDB promises by default too (its journal is
+   * flushed every 100 ms). Writes wait for no disk flush: `bench/ferretdb.bench.ts` measures the difference.
+   * `full` flushes the log at every commit.
+   */
+  synchronous?: 'normal' | 'full';
+}
+
 /**
  * FerretDB v1 on SQLite (one file per database in `<dir>/`); url `mongodb://127.0.0.1:<port>/`, to which
  * the caller appends a database name. Its collections get the `_id` index its lookups can use
  * (ferret-indexes.ts) for as long as the handle lives.
  */
-export async function startFerret(opts: ServerOptions = {}): Promise<ServerHandle> {
+export async function startFerret(opts: FerretOptions = {}): Promise<ServerHandle> {
+  const { synchronous = 'normal', ...serverOptions } = opts;
   const sqlite3 = findBinary('sqlite3');
   const handle = await launchServer(
     {
@@ -65,7 +78,7 @@ export async function startFerret(opts: ServerOptions = {}): Promise<ServerHandl
       binary: findBinary('ferretdb'),
       args: (port, dir) => [
         '--handler=sqlite',
-        `--sqlite-url=file:${dir}/`,
+        `--sqlite-url=file:${dir}/?_pragma=synchronous(${synchronous})`,
         `--listen-addr=127.0.0.1:${port}`,
         process.env.KB_FERRET_DEBUG ? `--debug-addr=${process.env.KB_FERRET_DEBUG}` : '--debug-addr=-',
         '--telemetry=disable',
@@ -76,11 +89,15 @@ export async function startFerret(opts: ServerOptions = {}): Promise<ServerHandl
       probe: probeMongo,
       prepare: (dir) => mkdir(dir, { recursive: true }).then(() => undefined),
     },
-    opts,
+    serverOptions,
   );
   const keeper = keepFerretIdIndexes(handle.dir, sqlite3);
   return {
     ...handle,
+    // A getter, as in the handle: a restart starts a new process.
+    get pid() {
+      return handle.pid;
+    },
     async destroy() {
       await keeper.stop();
       await handle.destroy();

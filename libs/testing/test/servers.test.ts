@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import mongoose from 'mongoose';
@@ -72,6 +72,34 @@ describe('ferretdb', () => {
 
     const again = new mongoose.mongo.MongoClient(url);
     expect(await again.db().collection('docs').countDocuments({ n: 1 })).toBe(1);
+    await again.db().dropDatabase();
+    await again.close();
+  });
+
+  it('keeps every acknowledged write when it is killed (SQLite flushes its log at checkpoints, not commits)', async () => {
+    const ferret = await track(startFerret());
+    expect(readFileSync(`/proc/${ferret.pid}/cmdline`, 'utf8')).toContain('_pragma=synchronous(normal)');
+    const url = `${ferret.url}kb_test_${uniqueName('crash')}`;
+    const client = new mongoose.mongo.MongoClient(url);
+    const docs = client.db().collection<{ _id: string; n: number }>('docs');
+    await docs.insertMany(Array.from({ length: 200 }, (_, i) => ({ _id: `d${i}`, n: i })));
+    for (let i = 0; i < 200; i += 10) await docs.updateOne({ _id: `d${i}` }, { $set: { n: i + 1_000 } });
+    await docs.deleteOne({ _id: 'd1' });
+    await client.close();
+
+    const crashed = ferret.pid;
+    ferret.kill('SIGKILL');
+    await ferret.start();
+    expect(ferret.pid).not.toBe(crashed);
+
+    const again = new mongoose.mongo.MongoClient(url);
+    const stored = await again.db().collection<{ _id: string; n: number }>('docs').find().toArray();
+    expect(stored).toHaveLength(199);
+    const byId = new Map(stored.map((doc) => [doc._id, doc.n]));
+    for (let i = 0; i < 200; i++) {
+      if (i === 1) expect(byId.has('d1')).toBe(false);
+      else expect(byId.get(`d${i}`)).toBe(i % 10 === 0 ? i + 1_000 : i);
+    }
     await again.db().dropDatabase();
     await again.close();
   });
