@@ -22,7 +22,10 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       host: { type: 'string', default: '127.0.0.1' },
       data: { type: 'string' },
       'api-key': { type: 'string' },
-      /** Smallest log size that triggers a snapshot (default 64 MiB; the log must also pass the last snapshot); small values exercise compaction in tests. */
+      /**
+       * Smallest log size that triggers a snapshot (default 64 MiB; the log must also pass the last
+       * snapshot's size); small values exercise compaction in tests.
+       */
       'compact-bytes': { type: 'string' },
     },
     strict: true,
