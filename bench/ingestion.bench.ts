@@ -21,16 +21,17 @@ import { benchEnv, cpuOf, cpuPer, createTenant, gatewayApi, startEngine } from '
  *    (the mean of a pass before the platform's run and one after it); the platform's worker computes the same
  *    vectors on its embedding threads (KB_INGEST_EMBED_THREADS), the loop in this process. Target ≥ 0.8.
  *    The same again with BENCH_MEDIUM_DOCS documents (default 200) of about 20 chunks, the size of the
- *    time-to-searchable probe below, and with BENCH_LONG_DOCS documents (default 100) ten times as long as the first, about 55 chunks each: enough that the platform
- *    runs for several seconds, so the filling and draining of its pipeline (the first document's trip to the
- *    worker, the last one's events, a few hundred ms in all) is a small part of the time measured. With 20
- *    long documents the run lasted under two seconds and those edges took the ratio down by about a third.
- *    Both sides are warmed up first, unmeasured, with as many other documents of the same size (BENCH_WARM_UP_DOCS
- *    to choose another number, 0 for none): the platform ingests them in a workspace of their own, the loop makes
- *    a pass over them. Throughput is a steady-state figure, and a cold platform is far from it: every service
- *    still compiles its hot paths while the first documents go through (V8's background compiler threads took
- *    an eighth of the ingestion worker's CPU in a cold run of the long documents, and kept compiling after 30
- *    warm-up documents), which took the long documents' ratio down by 0.1 to 0.3.
+ *    time-to-searchable probe below, and with BENCH_LONG_DOCS documents (default 100) ten times as long as the
+ *    first, about 55 chunks each: enough that the platform runs for several seconds, so the filling and
+ *    draining of its pipeline (the first document's trip to the worker, the last one's events, a few hundred
+ *    ms in all) is a small part of the time measured. With 20 long documents the run lasted under two seconds
+ *    and those edges took the ratio down by about a third. Both sides are warmed up first, unmeasured, with as
+ *    many other documents of the same size (BENCH_WARM_UP_DOCS to choose another number, 0 for none): the
+ *    platform ingests them in a workspace of their own, the loop makes a pass over them. Throughput is a
+ *    steady-state figure, and a cold platform is far from it: every service still compiles its hot paths while
+ *    the first documents go through (V8's background compiler threads took an eighth of the ingestion worker's
+ *    CPU in a cold run of the long documents, and kept compiling after 30 warm-up documents), which took the
+ *    long documents' ratio down by 0.1 to 0.3.
  *    Beside each ratio, the CPU time per document of every process taking part, from /proc: the loop's (this
  *    process and the engine, one document at a time) and the platform's (every service, the servers, and this
  *    process uploading and listening for events), with the ratio a machine of this many cores could reach at
