@@ -91,12 +91,23 @@ export async function startFerret(opts: FerretOptions = {}): Promise<ServerHandl
     },
     serverOptions,
   );
-  const keeper = keepFerretIdIndexes(handle.dir, sqlite3);
+  let keeper = keepFerretIdIndexes(handle.dir, sqlite3);
   return {
     ...handle,
     // A getter, as in the handle: a restart starts a new process.
     get pid() {
       return handle.pid;
+    },
+    // The keeper's `sqlite3` is left out while FerretDB opens its files: after a crash, whichever connection
+    // opens a database first recovers its log, and FerretDB refuses to start if that is not its own
+    // ("database is locked").
+    async start() {
+      await keeper.stop();
+      try {
+        await handle.start();
+      } finally {
+        keeper = keepFerretIdIndexes(handle.dir, sqlite3);
+      }
     },
     async destroy() {
       await keeper.stop();
