@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -36,7 +37,13 @@ import { benchEnv, cpuOf, cpuPer, createTenant, gatewayApi, startEngine } from '
  *    process and the engine, one document at a time) and the platform's (every service, the servers, and this
  *    process uploading and listening for events), with the ratio a machine of this many cores could reach at
  *    most if the platform kept every core busy with that work.
- * 2. time-to-searchable: while organization A has BENCH_BACKLOG documents (default 1,000) queued, organization
+ * 2. core scaling: the short documents again, BENCH_SCALING_ROUNDS times (default 2), each round with every
+ *    process of both sides confined to one core (`taskset`) and then to all of them (the order alternating
+ *    from round to round), a pass of the loop and a run of the platform each time. Printed: both sides'
+ *    chunks/s and CPU per document on one core and on all, and how much each gains from the other cores.
+ *    The loop works one document at a time and gains nothing; the platform's services, servers and threads
+ *    share the work out, so its ratio depends on the cores of the machine it is measured on.
+ * 3. time-to-searchable: while organization A has BENCH_BACKLOG documents (default 1,000) queued, organization
  *    B uploads a 20-chunk document BENCH_PROBES times (default 10), one at a time; each is timed from its
  *    upload until a search in B's workspace returns it. p50 and p95 printed.
  */
@@ -47,6 +54,8 @@ const WARM_UP_DOCS =
   process.env.BENCH_WARM_UP_DOCS === undefined ? null : Number(process.env.BENCH_WARM_UP_DOCS);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000);
 const PROBES = Number(process.env.BENCH_PROBES ?? 10);
+const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 2);
+const cores = availableParallelism();
 const DIMENSION = 384;
 const CHUNKING = { size: 1_000, overlap: 150 };
 const WORDS =
@@ -251,7 +260,6 @@ export default async function run(): Promise<void> {
         `in-process parse+chunk+embed+upsert ${loopRate.toFixed(1)} chunks/s (before ${before.rate.toFixed(1)}, after ${after.rate.toFixed(1)}) | end to end ${platformRate.toFixed(1)} chunks/s | ` +
           `ratio ${(platformRate / loopRate).toFixed(2)} (target ≥ 0.8)`,
       );
-      const cores = availableParallelism();
       const loopMs = (before.msPerDoc + after.msPerDoc) / 2;
       console.log(
         `CPU ms per document, in-process loop (${loopMs.toFixed(1)} ms per document; the pass after the platform's run): ${after.cpu.text}; total ${after.cpu.total.toFixed(1)}`,
@@ -279,7 +287,83 @@ export default async function run(): Promise<void> {
       Array.from({ length: WARM_UP_DOCS ?? LONG_DOCS }, (_, i) => text(400_000 + i, 45_000)),
     );
 
-    // 2. Time-to-searchable of B's 20-chunk document behind A's backlog.
+    // 2. The short documents on one core and on all of them, alternating.
+    /** Confines every thread of every process of both sides to CPUs `list` (`taskset -c` syntax). */
+    const confine = (list: string) => {
+      for (const pid of new Set(Object.values(platformPids)))
+        execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', list, String(pid)], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+    };
+    const all = `0-${cores - 1}`;
+    const scaling =
+      SCALING_ROUNDS === 0
+        ? null
+        : cores < 2
+          ? 'this machine has one core'
+          : (() => {
+              try {
+                confine(all);
+                return 'ready';
+              } catch (error) {
+                return `taskset could not set the processes' cores: ${String(error).split('\n')[0]}`;
+              }
+            })();
+    if (scaling !== null && scaling !== 'ready') console.log(`\n## Core scaling: not measured (${scaling})`);
+    if (scaling === 'ready') {
+      type Side = { chunks: number; seconds: number; cpu: number; docs: number };
+      const sides = new Map<string, { loop: Side; platform: Side }>();
+      const add = (side: Side, chunks: number, seconds: number, cpu: number, docs: number) => {
+        side.chunks += chunks;
+        side.seconds += seconds;
+        side.cpu += cpu * docs;
+        side.docs += docs;
+      };
+      try {
+        for (let round = 0; round < SCALING_ROUNDS; round++) {
+          const order = round % 2 === 0 ? ['0', all] : [all, '0'];
+          for (const list of order) {
+            confine(list);
+            const documents = Array.from({ length: DOCS }, (_, i) =>
+              text(700_000 + round * 10_000 + i, 4_500),
+            );
+            const loop = await inProcess(documents);
+            const target = await workspace(`bench-cores-${round}-${list}`);
+            const { cpu, started, lastSettled } = await ingestAll(target, documents);
+            const chunks = (await statuses(target.key)).reduce((sum, item) => sum + item.chunks, 0);
+            const entry = sides.get(list) ?? {
+              loop: { chunks: 0, seconds: 0, cpu: 0, docs: 0 },
+              platform: { chunks: 0, seconds: 0, cpu: 0, docs: 0 },
+            };
+            sides.set(list, entry);
+            add(entry.loop, loop.chunks, loop.chunks / loop.rate, loop.cpu.total, documents.length);
+            add(entry.platform, chunks, (lastSettled - started) / 1_000, cpu.total, documents.length);
+          }
+        }
+      } finally {
+        confine(all);
+      }
+      const rate = (side: Side) => side.chunks / side.seconds;
+      const describe = (label: string, entry: { loop: Side; platform: Side }) =>
+        `${label}: loop ${rate(entry.loop).toFixed(1)} chunks/s (${(entry.loop.cpu / entry.loop.docs).toFixed(1)} ms CPU per document), ` +
+        `end to end ${rate(entry.platform).toFixed(1)} chunks/s (${(entry.platform.cpu / entry.platform.docs).toFixed(1)} ms), ` +
+        `ratio ${(rate(entry.platform) / rate(entry.loop)).toFixed(2)}`;
+      const one = sides.get('0');
+      const every = sides.get(all);
+      if (one && every) {
+        console.log(
+          `\n## Core scaling: the ${DOCS} short documents ${SCALING_ROUNDS} times on one core and on all ${cores}, alternating`,
+        );
+        console.log(describe('one core', one));
+        console.log(describe(`all ${cores} cores`, every));
+        console.log(
+          `from one core to ${cores}: the loop's chunks/s × ${(rate(every.loop) / rate(one.loop)).toFixed(2)}, ` +
+            `the platform's × ${(rate(every.platform) / rate(one.platform)).toFixed(2)}`,
+        );
+      }
+    }
+
+    // 3. Time-to-searchable of B's 20-chunk document behind A's backlog.
     const a = await workspace('bench-backlog');
     const b = await workspace('bench-probe');
     await uploadAll(
