@@ -14,16 +14,16 @@ import { createVectorWriter } from '../services/ingestion/src/store/vectors.ts';
 import { benchEnv, cpuOf, cpuPer, createTenant, gatewayApi, startEngine } from './support.ts';
 
 /**
- * Ingestion, two figures:
+ * Ingestion, three figures:
  * 1. throughput: BENCH_DOCS documents (default 200, about 5 chunks each) uploaded through the gateway and
- *    ingested by the platform (gateway → object store → JetStream → fair queue → BullMQ worker → engine),
- *    in chunks/s from the first upload to the last `evt.document.ready`, divided by the chunks/s of a loop in this process
- *    that parses, chunks, embeds and upserts the same documents with the same embedder into the same engine
- *    (the mean of a pass before the platform's run and one after it); the platform's worker computes the same
- *    vectors on its embedding threads (KB_INGEST_EMBED_THREADS), the loop in this process. Target ≥ 0.8.
- *    The same again with BENCH_MEDIUM_DOCS documents (default 200) of about 20 chunks, the size of the
- *    time-to-searchable probe below, and with BENCH_LONG_DOCS documents (default 100) ten times as long as the
- *    first, about 55 chunks each: enough that the platform runs for several seconds, so the filling and
+ *    ingested by the platform (gateway → object store → JetStream → fair queue → BullMQ worker → engine), in
+ *    chunks/s from the first upload to the last `evt.document.ready`, divided by the chunks/s of a loop in
+ *    this process that parses, chunks, embeds and upserts the same documents with the same embedder into the
+ *    same engine (the mean of a pass before the platform's run and one after it); the platform's worker
+ *    computes the same vectors on its embedding threads (KB_INGEST_EMBED_THREADS), the loop in this process.
+ *    Target ≥ 0.8. The same again with BENCH_MEDIUM_DOCS documents (default 200) of about 20 chunks, the size
+ *    of the time-to-searchable probe below, and with BENCH_LONG_DOCS documents (default 100) ten times as long
+ *    as the first, about 55 chunks each: enough that the platform runs for several seconds, so the filling and
  *    draining of its pipeline (the first document's trip to the worker, the last one's events, a few hundred
  *    ms in all) is a small part of the time measured. With 20 long documents the run lasted under two seconds
  *    and those edges took the ratio down by about a third. Both sides are warmed up first, unmeasured, with as
@@ -32,17 +32,18 @@ import { benchEnv, cpuOf, cpuPer, createTenant, gatewayApi, startEngine } from '
  *    steady-state figure, and a cold platform is far from it: every service still compiles its hot paths while
  *    the first documents go through (V8's background compiler threads took an eighth of the ingestion worker's
  *    CPU in a cold run of the long documents, and kept compiling after 30 warm-up documents), which took the
- *    long documents' ratio down by 0.1 to 0.3.
- *    Beside each ratio, the CPU time per document of every process taking part, from /proc: the loop's (this
- *    process and the engine, one document at a time) and the platform's (every service, the servers, and this
- *    process uploading and listening for events), with the ratio a machine of this many cores could reach at
- *    most if the platform kept every core busy with that work.
+ *    long documents' ratio down by 0.1 to 0.3. Beside each ratio, the CPU time per document of every process
+ *    taking part, from /proc: the loop's (this process and the engine, one document at a time) and the
+ *    platform's (every service, the servers, and this process uploading and listening for events), with the
+ *    ratio a machine of this many cores could reach at most if the platform kept every core busy with that
+ *    work.
  * 2. core scaling: the short documents again, BENCH_SCALING_ROUNDS times (default 2), each round with every
  *    process of both sides confined to one core (`taskset`) and then to all of them (the order alternating
  *    from round to round), a pass of the loop and a run of the platform each time. Printed: both sides'
  *    chunks/s and CPU per document on one core and on all, and how much each gains from the other cores.
- *    The loop works one document at a time and gains nothing; the platform's services, servers and threads
- *    share the work out, so its ratio depends on the cores of the machine it is measured on.
+ *    The loop works one document at a time and gains little (only its engine's and its own garbage collector's
+ *    work overlap); the platform's services, servers and threads share the work out, so its ratio depends on
+ *    the cores of the machine it is measured on.
  * 3. time-to-searchable: while organization A has BENCH_BACKLOG documents (default 1,000) queued, organization
  *    B uploads a 20-chunk document BENCH_PROBES times (default 10), one at a time; each is timed from its
  *    upload until a search in B's workspace returns it. p50 and p95 printed.
@@ -296,21 +297,19 @@ export default async function run(): Promise<void> {
         });
     };
     const all = `0-${cores - 1}`;
-    const scaling =
-      SCALING_ROUNDS === 0
-        ? null
-        : cores < 2
-          ? 'this machine has one core'
-          : (() => {
-              try {
-                confine(all);
-                return 'ready';
-              } catch (error) {
-                return `taskset could not set the processes' cores: ${String(error).split('\n')[0]}`;
-              }
-            })();
-    if (scaling !== null && scaling !== 'ready') console.log(`\n## Core scaling: not measured (${scaling})`);
-    if (scaling === 'ready') {
+    /** Why the core-scaling figure cannot be measured on this machine, or null when it can. */
+    const scalingBlocker = (): string | null => {
+      if (cores < 2) return 'this machine has one core';
+      try {
+        confine(all);
+        return null;
+      } catch (error) {
+        return `taskset could not set the processes' cores: ${String(error).split('\n')[0]}`;
+      }
+    };
+    const blocker = SCALING_ROUNDS > 0 ? scalingBlocker() : null;
+    if (blocker) console.log(`\n## Core scaling: not measured (${blocker})`);
+    else if (SCALING_ROUNDS > 0) {
       type Side = { chunks: number; seconds: number; cpu: number; docs: number };
       const sides = new Map<string, { loop: Side; platform: Side }>();
       const add = (side: Side, chunks: number, seconds: number, cpu: number, docs: number) => {
