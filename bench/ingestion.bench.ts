@@ -351,7 +351,7 @@ export default async function run(): Promise<void> {
       const every = sides.get(all);
       if (one && every) {
         console.log(
-          `\n## Core scaling: the ${DOCS} short documents ${SCALING_ROUNDS} times on one core and on all ${cores}, alternating`,
+          `\n## Core scaling: ${DOCS} short documents per run, ${SCALING_ROUNDS === 1 ? 'one round' : `${SCALING_ROUNDS} rounds`} of one core and all ${cores}, alternating`,
         );
         console.log(describe('one core', one));
         console.log(describe(`all ${cores} cores`, every));
