@@ -233,6 +233,15 @@ export default async function run(): Promise<void> {
       for (const subscription of events) subscription?.unsubscribe();
       return { cpu, started, lastSettled };
     };
+    /** The chunks of a workspace's documents, once its listing confirms all `count` of them `ready`. */
+    const readyChunks = async (key: string, count: number) => {
+      const items = await statuses(key);
+      if (items.length !== count || items.some((item) => item.status !== 'ready'))
+        throw new Error(
+          `expected ${count} ready documents, the listing shows ${JSON.stringify(items.slice(0, 5))}…`,
+        );
+      return items.reduce((sum, item) => sum + item.chunks, 0);
+    };
     /** The platform's chunks/s over `documents`, beside the loop's before and after it, both warmed up first. */
     const throughput = async (label: string, documents: string[], warmUp: string[]) => {
       if (warmUp.length > 0) {
@@ -245,12 +254,7 @@ export default async function run(): Promise<void> {
       const bulk = await workspace(`bench-${label}`);
       // The listing then confirms every document and sums the chunks.
       const { cpu: platformCpu, started, lastSettled } = await ingestAll(bulk, documents);
-      const items = await statuses(bulk.key);
-      if (items.length !== documents.length || items.some((item) => item.status !== 'ready'))
-        throw new Error(
-          `expected ${documents.length} ready documents, the listing shows ${JSON.stringify(items.slice(0, 5))}…`,
-        );
-      const platformChunks = items.reduce((sum, item) => sum + item.chunks, 0);
+      const platformChunks = await readyChunks(bulk.key, documents.length);
       const platformRate = platformChunks / ((lastSettled - started) / 1_000);
       const after = await inProcess(documents);
       const loopRate = (before.rate + after.rate) / 2;
@@ -329,7 +333,7 @@ export default async function run(): Promise<void> {
             const loop = await inProcess(documents);
             const target = await workspace(`bench-cores-${round}-${list}`);
             const { cpu, started, lastSettled } = await ingestAll(target, documents);
-            const chunks = (await statuses(target.key)).reduce((sum, item) => sum + item.chunks, 0);
+            const chunks = await readyChunks(target.key, documents.length);
             const entry = sides.get(list) ?? {
               loop: { chunks: 0, seconds: 0, cpu: 0, docs: 0 },
               platform: { chunks: 0, seconds: 0, cpu: 0, docs: 0 },
