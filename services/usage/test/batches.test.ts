@@ -69,7 +69,7 @@ describe('events recorded together', () => {
   it('go together when they arrive one by one in a steady stream, and at once after a quiet spell', async () => {
     const t = tenant();
     // A gathering time far above what a batch's writes take, so that waiting for it cannot pass unnoticed.
-    const gatherMs = 1_500;
+    const gatherMs = 3_000;
     const record = createRecorder(h.service.stores, createCounters(h.redis), createGate(), {
       gatherMs,
     }).record;

